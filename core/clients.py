@@ -1,0 +1,101 @@
+"""Creating, editing, discharging and reactivating clients, and their care teams."""
+import datetime as dt
+
+from core import audit
+from core.db import db, utcnow
+from core.models import CareTeamMember, Client, User
+
+FIELDS = ("first_name", "last_name", "date_of_birth", "email", "presenting_problem")
+
+
+class ClientError(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def colleagues(user):
+    """Active members of the user's practice, for choosing clinicians and care teams."""
+    return (User.select().where((User.practice == user.practice_id) & (User.active == True))  # noqa: E712
+            .order_by(User.name))
+
+
+def clean_client_data(user, data: dict) -> dict:
+    errors, out = {}, {}
+    for key in ("first_name", "last_name"):
+        value = (data.get(key) or "").strip()
+        if not value:
+            errors[key] = "Required."
+        elif len(value) > 100:
+            errors[key] = "At most 100 characters."
+        out[key] = value
+    dob = (data.get("date_of_birth") or "").strip()
+    out["date_of_birth"] = None
+    if dob:
+        try:
+            out["date_of_birth"] = dt.date.fromisoformat(dob)
+            if out["date_of_birth"] > dt.date.today():
+                errors["date_of_birth"] = "A date of birth cannot be in the future."
+        except ValueError:
+            errors["date_of_birth"] = "Use the form YYYY-MM-DD."
+    out["email"] = (data.get("email") or "").strip().lower()[:254]
+    if out["email"] and "@" not in out["email"]:
+        errors["email"] = "Enter a valid email address or leave it empty."
+    out["presenting_problem"] = (data.get("presenting_problem") or "").strip()[:200]
+    ids = {u.id: u for u in colleagues(user)}
+    primary = data.get("primary_clinician")
+    primary = int(primary) if str(primary or "").isdigit() else user.id
+    if primary not in ids:
+        errors["primary_clinician"] = "Choose an active member of your practice."
+    out["primary_clinician"] = primary
+    team = {int(x) for x in (data.get("care_team") or []) if str(x).isdigit()}
+    if team - set(ids):
+        errors["care_team"] = "Choose active members of your practice."
+    out["care_team"] = sorted(team - {primary})
+    if errors:
+        raise ClientError(errors)
+    return out
+
+
+def _set_team(client, team_ids):
+    CareTeamMember.delete().where(CareTeamMember.client == client.id).execute()
+    if team_ids:
+        CareTeamMember.insert_many([{"client": client.id, "user": uid} for uid in team_ids]).execute()
+
+
+def create_client(user, data: dict) -> Client:
+    clean = clean_client_data(user, data)
+    team = clean.pop("care_team")
+    with db.atomic():
+        client = Client.create(practice=user.practice_id, **clean)
+        _set_team(client, team)
+        audit.record("client.create", user, target_type="client", target_id=client.id)
+    return client
+
+
+def update_client(user, client: Client, data: dict) -> Client:
+    clean = clean_client_data(user, data)
+    team = clean.pop("care_team")
+    with db.atomic():
+        for key, value in clean.items():
+            setattr(client, key, value)
+        client.updated_at = utcnow()
+        client.save()
+        _set_team(client, team)
+        audit.record("client.update", user, target_type="client", target_id=client.id)
+    return client
+
+
+def set_status(user, client: Client, status: str) -> Client:
+    with db.atomic():
+        client.status = status
+        client.discharged_at = utcnow() if status == "discharged" else None
+        client.updated_at = utcnow()
+        client.save()
+        audit.record("client.discharge" if status == "discharged" else "client.reactivate", user,
+                     target_type="client", target_id=client.id)
+    return client
+
+
+def care_team_ids(client) -> list[int]:
+    return [row.user_id for row in CareTeamMember.select().where(CareTeamMember.client == client.id)]

@@ -1,0 +1,54 @@
+"""Full-text index over the template library: SQLite FTS5, or a tsvector + GIN on PostgreSQL.
+
+Queries are built from words only (no user-supplied operators); every word is a prefix match,
+so the search works as the clinician types.
+"""
+import re
+
+from peewee import SQL
+
+from core.db import db, is_sqlite
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_TERMS = 8
+
+
+def create_search_index():
+    if is_sqlite():
+        db.execute_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS template_fts USING fts5("
+            "title, tags, body, tokenize='unicode61 remove_diacritics 2')")
+    else:
+        db.execute_sql("ALTER TABLE template ADD COLUMN IF NOT EXISTS search_vector tsvector")
+        db.execute_sql("CREATE INDEX IF NOT EXISTS template_search_idx ON template "
+                       "USING GIN (search_vector)")
+
+
+def index_template(template_id: int, title: str, tags: str, body: str):
+    """(Re)write one template's entry; call inside the transaction that saves it."""
+    if is_sqlite():
+        db.execute_sql("DELETE FROM template_fts WHERE rowid = ?", (template_id,))
+        db.execute_sql("INSERT INTO template_fts (rowid, title, tags, body) VALUES (?, ?, ?, ?)",
+                       (template_id, title, tags, body))
+    else:
+        db.execute_sql(
+            "UPDATE template SET search_vector = "
+            "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B')"
+            " || setweight(to_tsvector('simple', %s), 'C') WHERE id = %s",
+            (title, tags, body, template_id))
+
+
+def search_terms(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text or "")][:MAX_TERMS]
+
+
+def matching_ids_sql(text: str):
+    """A SQL fragment `template.id IN (...)` for the words of `text`, or None for no words."""
+    terms = search_terms(text)
+    if not terms:
+        return None
+    if is_sqlite():
+        query = " ".join('"%s"*' % t.replace('"', "") for t in terms)
+        return SQL("t1.id IN (SELECT rowid FROM template_fts WHERE template_fts MATCH ?)", (query,))
+    query = " & ".join("%s:*" % t.replace("'", "").replace("\\", "") for t in terms)
+    return SQL("t1.search_vector @@ to_tsquery('simple', %s)", (query,))

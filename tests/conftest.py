@@ -1,0 +1,269 @@
+"""Fixtures: an app on a fresh real database per test (SQLite always, PostgreSQL too when
+TEST_DATABASE_URL is set), signed-in clients, two practices to test isolation, and a live server
+with headless Chromium for browser tests."""
+import os
+import re
+import shutil
+import threading
+import types
+import uuid
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from app import create_app
+from core import accounts
+from core.db import db
+from core.models import Client, Practice
+
+PASSWORD = "correct horse battery staple"
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-only-secret",
+    # Cheap hashing keeps the suite fast; test_accounts checks the production default is scrypt.
+    "PASSWORD_METHOD": "pbkdf2:sha256:1000",
+    "SERVER_NAME": None,
+}
+
+# --- databases ------------------------------------------------------------------------------
+
+_PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if _PG_URL else [])
+
+
+def _pg_admin_connection(url):
+    import psycopg2
+    parts = urlsplit(url)
+    conn = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A scratch PostgreSQL database for this run, dropped at the end (runs never collide)."""
+    if not _PG_URL:
+        yield None
+        return
+    parts = urlsplit(_PG_URL)
+    name = f"{parts.path.lstrip('/') or 'stepwise_test'}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    conn = _pg_admin_connection(_PG_URL)
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path="/" + name))
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+def _reset_pg(url):
+    import psycopg2
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    conn.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path, pg_url):
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path / "stepwise-test.db")
+    _reset_pg(pg_url)
+    return pg_url
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    application = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
+    application.instance_path = str(tmp_path / "instance")
+    yield application
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@contextmanager
+def in_db():
+    """Direct model access in a test, on its own connection (closed afterwards)."""
+    with db.connection_context():
+        yield
+
+
+# --- people ---------------------------------------------------------------------------------
+
+def make_user(practice, email, role="clinician", name=None):
+    return accounts.create_user(practice, email, name or email.split("@")[0].title(), PASSWORD, role)
+
+
+@pytest.fixture
+def world(app):
+    """Two practices. A: admin_a, clin_a1, clin_a2; B: admin_b, clin_b. One client per clinician."""
+    with in_db():
+        pa = Practice.create(name="Practice A")
+        pb = Practice.create(name="Practice B")
+        w = types.SimpleNamespace(practice_a=pa.id, practice_b=pb.id)
+        for key, practice, role in [("admin_a", pa, "admin"), ("clin_a1", pa, "clinician"),
+                                    ("clin_a2", pa, "clinician"), ("admin_b", pb, "admin"),
+                                    ("clin_b", pb, "clinician")]:
+            setattr(w, key, make_user(practice, f"{key}@example.org", role))
+        w.client_a1 = Client.create(practice=pa, first_name="Ada", last_name="Lovelace",
+                                    presenting_problem="anxiety", primary_clinician=w.clin_a1)
+        w.client_a2 = Client.create(practice=pa, first_name="Grace", last_name="Hopper",
+                                    presenting_problem="depression", primary_clinician=w.clin_a2)
+        w.client_b = Client.create(practice=pb, first_name="Alan", last_name="Turing",
+                                   presenting_problem="alcohol use", primary_clinician=w.clin_b)
+    return w
+
+
+# --- HTTP clients ---------------------------------------------------------------------------
+
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+class Browserless:
+    """A Flask test client that signs in and sends the CSRF token like the real pages do."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+        self._token = None
+
+    def __getattr__(self, name):
+        return getattr(self.http, name)
+
+    def csrf_token(self):
+        if self._token is None:
+            page = self.http.get("/login", follow_redirects=True).get_data(as_text=True)
+            match = _TOKEN.search(page)
+            assert match, "no CSRF token on the login page"
+            self._token = match.group(1) or match.group(2)
+        return self._token
+
+    def login(self, email, password=PASSWORD):
+        self._token = None
+        response = self.http.post("/login", data={"email": email, "password": password,
+                                                  "csrf_token": self.csrf_token()})
+        self._token = None  # the session is new after sign-in
+        return response
+
+    def send(self, url, data=None, htmx=False, method="POST", **kwargs):
+        """A write with the CSRF token: as a form field, or as the htmx header for htmx=True."""
+        headers = dict(kwargs.pop("headers", {}))
+        data = dict(data or {})
+        if htmx:
+            headers.update({"HX-Request": "true", "X-CSRFToken": self.csrf_token()})
+        else:
+            data.setdefault("csrf_token", self.csrf_token())
+        return self.http.open(url, method=method, data=data, headers=headers, **kwargs)
+
+    def hx_get(self, url, **kwargs):
+        return self.http.get(url, headers={"HX-Request": "true"}, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return Browserless(app)
+
+
+@pytest.fixture
+def as_user(app):
+    """as_user(user) -> a Browserless client signed in as that user."""
+    def sign_in(user):
+        c = Browserless(app)
+        response = c.login(user.email)
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return c
+    return sign_in
+
+
+# --- queries --------------------------------------------------------------------------------
+
+@contextmanager
+def count_queries():
+    """Counts SQL statements sent to the database inside the block."""
+    counter = types.SimpleNamespace(count=0, statements=[])
+    target = db.obj
+    original = target.execute_sql
+
+    def counting(sql, params=None, *args, **kwargs):
+        counter.count += 1
+        counter.statements.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    target.execute_sql = counting
+    try:
+        yield counter
+    finally:
+        del target.execute_sql
+
+
+# --- browser --------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by werkzeug on a free port in a background thread."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        if os.environ.get("STEPWISE_SKIP_BROWSER") == "1":
+            pytest.skip("STEPWISE_SKIP_BROWSER=1: browser tests skipped on request")
+        pytest.fail("Browser tests need Debian's Chromium at /usr/bin/chromium: "
+                    "run `sudo apt-get install -y chromium` (or set STEPWISE_SKIP_BROWSER=1 "
+                    "to skip them locally; CI never does).", pytrace=False)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium):
+    """new_context() -> a fresh browser context (its own cookies); all closed afterwards."""
+    contexts = []
+
+    def new_context():
+        context = chromium.new_context()
+        context.set_default_timeout(10000)
+        contexts.append(context)
+        return context
+    yield new_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    return browser_context().new_page()
+
+
+def browser_login(page, base_url, email, password=PASSWORD):
+    page.goto(base_url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(lambda url: "/login" not in url)
