@@ -1,0 +1,188 @@
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from core.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown, render_template_html
+from core.template_format import Goal, Section, Template, parse_template
+
+FORBIDDEN = ["script", "onerror", "onclick", "onload", "onmouseover", "javascript:", "vbscript:",
+             "data:", "hx-", "<svg", "<iframe", "<style", "<form", "<math", "<object", "<embed",
+             "<img", "<input", "<base", "<meta", "<link", "style="]
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](java&#x09;script:alert(1))",
+    '<a href="java\tscript:alert(1)">click</a>',
+    '<a href="java&#10;script:alert(1)">click</a>',
+    '<a href="  javascript:alert(1)">click</a>',
+    "[click](&#106;avascript:alert(1))",
+    "[click](&#x6A;avascript&#58;alert(1))",
+    '<a href="&#x6a;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3a;alert(1)">x</a>',
+    "[click](%6Aavascript:alert(1))",
+    '<a href="%6A%61%76%61%73%63%72%69%70%74%3Aalert(1)">click</a>',
+    "[click](javascript%3Aalert(1))",
+    '<a href="vbscript:msgbox(1)">click</a>',
+    "[click](VBScript:msgbox(1))",
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "![pic](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
+    "[click][ref]\n\n[ref]: javascript:alert(1)",
+    "[click](<javascript:alert(1)>)",
+    'A paragraph\n{: onclick="alert(1)" }',
+    '[click](https://example.org){: onclick="alert(1)" }',
+    '# Title {: onmouseover="alert(1)" style="color:red" }',
+    'A paragraph\n{: hx-get="/admin/delete" hx-trigger="load" }',
+    '<div hx-post="/clients/1/delete" hx-trigger="load">x</div>',
+    '<p data-hx-post="/x" data-hx-trigger="load">x</p>',
+    '<a href="https://example.org" hx-get="/x" data-x="1" onmouseover="alert(1)">ok</a>',
+    "<svg onload=alert(1)><circle r=1></circle></svg>",
+    '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
+    "<iframe src=javascript:alert(1)></iframe>",
+    '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
+    "<style>body { display: none }</style>",
+    '<p style="background:url(javascript:alert(1))">x</p>',
+    '<form action="javascript:alert(1)"><input name=x><button>go</button></form>',
+    '<math><mtext><a href="javascript:alert(1)">x</a></mtext></math>',
+    '<object data="data:text/html,x"></object><embed src="javascript:alert(1)">',
+    "<javascript:alert(1)>",
+    "<JaVaScRiPt:alert(1)>",
+    "<vbscript:msgbox(1)>",
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<base href="javascript:alert(1)//">',
+    "<!-- <script>alert(1)</script> -->",
+    '<details open ontoggle="alert(1)">x</details>',
+    '<table><tr><td background="javascript:alert(1)" onclick="alert(1)">x</td></tr></table>',
+    '<a href="javascript:alert(1)" title="x">click</a>',
+]
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def assert_safe_structure(html: str):
+    """Only allowed tags and attributes, and no href naming another scheme."""
+    collector = _Collector()
+    collector.feed(html)
+    for tag, attrs in collector.tags:
+        assert tag in ALLOWED_TAGS | {"section", "div"}, tag
+        allowed = ALLOWED_ATTRIBUTES.get(tag, set()) | {"rel", "class"}
+        assert set(attrs) <= allowed, (tag, attrs)
+        href = attrs.get("href") or ""
+        compact = re.sub(r"[\s\x00-\x1f]", "", href).lower()
+        assert ":" not in compact.split("/")[0] or compact.startswith(
+            ("http:", "https:", "mailto:")), href
+
+
+def assert_safe(html: str):
+    lowered = html.lower()
+    for needle in FORBIDDEN:
+        assert needle not in lowered, f"{needle!r} survived in {html!r}"
+    assert_safe_structure(html)
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_hostile_markdown_is_neutralised(source):
+    assert_safe(render_markdown(source))
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_hostile_text_in_every_template_part_is_neutralised(source):
+    t = Template(meta={"title": source}, problem=source, goals=[Goal(
+        title=source, fields={source: source}, objectives=[source], interventions=[source],
+        homework=[source], extra=[(source, source)])], sections=[Section(source, source)])
+    # headings and field names are escaped text, so only the structure is checked here
+    assert_safe_structure(render_template_html(t))
+
+
+def test_attribute_values_cannot_break_out():
+    html = render_markdown('*[HTML]: x" onmouseover="alert(1)\n\nHTML and '
+                           '[a](https://example.org "t\" onclick=\"alert(1)")')
+    assert_safe_structure(html)
+    assert '<abbr title="x&quot; onmouseover=&quot;alert(1)">HTML</abbr>' in html
+
+
+def test_links_get_rel_and_keep_safe_urls():
+    html = render_markdown("[site](https://example.org/a?b=1) and [mail](mailto:a@example.org) "
+                           "and [top](#goals) and [page](/library)")
+    assert '<a href="https://example.org/a?b=1" rel="noopener noreferrer nofollow">site</a>' in html
+    assert 'href="mailto:a@example.org"' in html
+    assert 'href="#goals"' in html and 'href="/library"' in html
+
+
+def test_ordinary_markdown_renders():
+    html = render_markdown("Some **bold**, *em* and `code`.\n\n- one\n- two\n\n1. first\n"
+                           "2. second\n\n> quoted\n\n---\n\n~~~\nx < y\n~~~\n")
+    assert "<p>Some <strong>bold</strong>, <em>em</em> and <code>code</code>.</p>" in html
+    assert "<ul>\n<li>one</li>\n<li>two</li>\n</ul>" in html
+    assert "<ol>\n<li>first</li>\n<li>second</li>\n</ol>" in html
+    assert "<blockquote>" in html and "<hr>" in html
+    assert "<pre><code>x &lt; y\n</code></pre>" in html
+
+
+def test_tables_definition_lists_and_abbreviations_render():
+    html = render_markdown("| Measure | Target |\n|:--|--:|\n| GAD-7 | < 10 |\n\n"
+                           "CBT\n:   Cognitive behavioural therapy\n\n"
+                           "*[GAD]: Generalized anxiety disorder\n\nGAD plan")
+    assert "<table>" in html and "<th align=\"left\">Measure</th>" in html
+    assert "<td align=\"right\">&lt; 10</td>" in html
+    assert "<dl>\n<dt>CBT</dt>\n<dd>Cognitive behavioural therapy</dd>\n</dl>" in html
+    assert '<abbr title="Generalized anxiety disorder">GAD</abbr>' in html
+
+
+def test_plain_text_is_escaped_and_empty_text_renders_empty():
+    assert render_markdown("a < b & c > d") == "<p>a &lt; b &amp; c &gt; d</p>"
+    assert render_markdown("") == ""
+
+
+def test_render_template_html_shows_every_part():
+    t = parse_template("""---
+title: Plan
+---
+## Problem
+Worry **most** days.
+
+## Goal: Calm <down>
+- Measure: GAD-7
+- Target: below *10*
+
+### Objectives
+- Name [triggers](https://example.org)
+
+### Interventions
+- CBT
+
+### Homework
+- Worry log
+
+### Rationale
+Because.
+
+## Notes
+Screen for depression.
+""")
+    html = render_template_html(t)
+    assert "<h2>Problem</h2>\n<p>Worry <strong>most</strong> days.</p>" in html
+    assert "<h3>Calm &lt;down&gt;</h3>" in html
+    assert "<dt>Measure</dt><dd>GAD-7</dd>" in html
+    assert "<dt>Target</dt><dd>below <em>10</em></dd>" in html
+    assert ('<h4>Objectives</h4>\n<ul>\n<li>Name <a href="https://example.org" '
+            'rel="noopener noreferrer nofollow">triggers</a></li>\n</ul>') in html
+    assert "<h4>Interventions</h4>\n<ul>\n<li>CBT</li>" in html
+    assert "<h4>Homework</h4>\n<ul>\n<li>Worry log</li>" in html
+    assert "<h4>Rationale</h4>\n<p>Because.</p>" in html
+    assert "<h2>Notes</h2>\n<p>Screen for depression.</p>" in html
+    assert_safe(html)
+
+
+def test_render_template_html_of_an_empty_template():
+    assert render_template_html(Template(meta={"title": "T"})) == ""
