@@ -1,5 +1,6 @@
 """What every request shares: the database connection, sign-in, security headers, errors, and the
 one decision between a fragment and a full page."""
+import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import (current_app, jsonify, make_response, redirect, render_template, request,
@@ -181,7 +182,7 @@ def init_app(app):
 def _template_helpers(app):
     @app.context_processor
     def _helpers():
-        return {"wants_fragment": wants_fragment,
+        return {"wants_fragment": wants_fragment, "today_iso": lambda: dt.date.today().isoformat(),
                 "has_endpoint": lambda name: name in app.view_functions}
 
     @app.template_filter("date")

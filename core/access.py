@@ -53,3 +53,29 @@ def scoped(query, user, target_type: str, target_id: int):
     if row is None:
         raise denied(user, target_type, target_id)
     return row
+
+
+# --- templates ------------------------------------------------------------------------------
+
+def template_scope(user):
+    """Templates `user` may see: their own, their practice's shared ones, and public ones."""
+    from core.models import Template
+    shared = (Template.visibility == "public") | (
+        (Template.visibility == "practice") & (Template.practice == user.practice_id))
+    return Template.deleted_at.is_null() & (shared | (Template.owner == user.id))
+
+
+def can_edit_template(user, template) -> bool:
+    """The owner edits; an admin also edits the shared templates of their own practice."""
+    if template.owner_id == user.id:
+        return True
+    return (user.is_admin and template.practice_id == user.practice_id
+            and template.visibility in ("practice", "public"))
+
+
+def get_template(user, template_id: int):
+    from core.models import Template
+    template = Template.select().where((Template.id == template_id) & template_scope(user)).first()
+    if template is None:
+        raise denied(user, "template", template_id)
+    return template

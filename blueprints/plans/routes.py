@@ -1,1 +1,184 @@
-"""Routes of this area."""
+"""Plans: start one from a template or blank, the plan page, plan-level edits, agreement,
+history, print and Markdown export. Goal and item routes are in goal_routes.py."""
+import datetime as dt
+
+from flask import Response, flash, redirect, request, session, url_for
+from flask_login import current_user
+
+from blueprints.clients.routes import CLIENT_PAGE_SECTIONS
+from blueprints.plans import bp
+from blueprints.web import render
+from core import audit, plans
+from core.access import get_client, get_template
+from core.export import plan_markdown
+from core.goals import smart_check
+from core.models import GOAL_STATUSES, PLAN_STATUSES, OBJECTIVE_STATUSES
+
+TEMPLATE_CONTEXT = {"goal_statuses": GOAL_STATUSES, "plan_statuses": PLAN_STATUSES,
+                    "objective_statuses": OBJECTIVE_STATUSES, "smart_check": smart_check}
+
+
+@bp.app_context_processor
+def _plan_helpers():
+    return TEMPLATE_CONTEXT
+
+
+def _client_plans_section(user, client):
+    client_plans = list(plans.plans_for_client(client))
+    suggestions = []
+    if not any(p.status == "active" for p in client_plans):
+        suggestions = plans.suggest_templates(user, client.presenting_problem, limit=3)[0]
+    return {"client_plans": client_plans, "plan_suggestions": suggestions}
+
+
+CLIENT_PAGE_SECTIONS.append(("plans/_client_plans.html", _client_plans_section))
+
+
+def _parse_date(value, default):
+    try:
+        return dt.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+# --- starting a plan --------------------------------------------------------------------------
+
+@bp.get("/clients/<int:client_id>/plans/new")
+def plan_start(client_id):
+    client = get_client(current_user, client_id)
+    template_id = request.args.get("template", type=int)
+    if template_id:
+        template = get_template(current_user, template_id)
+        start = _parse_date(request.args.get("start_date"), dt.date.today())
+        preview = plans.preview_plan(plans.current_version_of(template), client, start)
+        # A date change re-renders the goals with what was already ticked and typed.
+        form = request.args if "version" in request.args else None
+        return render("plans/plan_preview.html", "plans/_preview_goals.html", client=client,
+                      template=template, preview=preview, errors={}, form=form)
+    q = request.args.get("q", "")
+    matches, others = plans.suggest_templates(current_user, client.presenting_problem, q)
+    return render("plans/plan_start.html", "plans/_template_choices.html", client=client,
+                  matches=matches, others=others, q=q)
+
+
+@bp.post("/clients/<int:client_id>/plans")
+def plan_create(client_id):
+    client = get_client(current_user, client_id)
+    form = request.form
+    if form.get("blank"):
+        plan = plans.create_blank_plan(current_user, client, form.get("title", ""))
+        flash("Blank plan created. Add the first goal below.", "success")
+        return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
+    template = get_template(current_user, form.get("template", type=int) or 0)
+    # The version the preview showed, even if the template was saved again meanwhile.
+    version = plans.current_version_of(template, form.get("version", type=int))
+    start = _parse_date(form.get("start_date"), None)
+    indexes = [int(i) for i in form.getlist("goals") if i.isdigit()]
+    baselines = {int(k.split("_", 1)[1]): v for k, v in form.items()
+                 if k.startswith("baseline_") and k.split("_", 1)[1].isdigit() and v.strip()}
+    errors = {}
+    if start is None:
+        errors["start_date"] = "Choose a start date (YYYY-MM-DD)."
+    else:
+        try:
+            plan = plans.create_plan_from_template(current_user, client, version, indexes, start,
+                                                   baselines)
+        except plans.PlanError as exc:
+            errors = exc.errors
+        else:
+            flash("The plan is active. Edit any goal in place.", "success")
+            return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
+    preview = plans.preview_plan(version, client, start or dt.date.today())
+    return render("plans/plan_preview.html", status=422, client=client, template=template,
+                  preview=preview, errors=errors, form=form)
+
+
+# --- the plan page and plan-level edits -------------------------------------------------------
+
+def _plan_page(plan, status=200, **extra):
+    page = plans.load_plan_page(plan)
+    return render("plans/plan_detail.html", "plans/_plan_header.html", status=status, page=page,
+                  plan=plan, client=plan.client, errors=extra.pop("errors", {}),
+                  editing=extra.pop("editing", False), **extra)
+
+
+@bp.get("/plans/<int:plan_id>")
+def plan_detail(plan_id):
+    plan = plans.get_plan(current_user, plan_id)
+    audit.record("plan.view", current_user, target_type="plan", target_id=plan.id)
+    return _plan_page(plan)
+
+
+@bp.get("/plans/<int:plan_id>/edit")
+def plan_edit(plan_id):
+    return _plan_page(plans.get_plan(current_user, plan_id), editing=True)
+
+
+@bp.post("/plans/<int:plan_id>")
+def plan_update(plan_id):
+    plan = plans.get_plan(current_user, plan_id)
+    try:
+        plan = plans.update_plan(current_user, plan, request.form,
+                                 request.form.get("version", type=int) or 0)
+    except plans.PlanError as exc:
+        return _plan_page(plan, status=422, editing=True, errors=exc.errors, form=request.form)
+    except plans.Conflict as exc:
+        return _plan_page(plan, status=409, editing=True, form=request.form, theirs=exc.current)
+    if request.htmx:
+        return _plan_page(plan)
+    return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
+
+
+@bp.post("/plans/<int:plan_id>/status")
+def plan_status(plan_id):
+    plan = plans.get_plan(current_user, plan_id)
+    try:
+        plans.set_plan_status(current_user, plan, request.form.get("status", ""))
+    except plans.PlanError as exc:
+        return _plan_page(plan, status=422, errors=exc.errors)
+    if request.htmx:
+        return _plan_page(plan)
+    return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
+
+
+@bp.post("/plans/<int:plan_id>/agreement")
+def plan_agreement(plan_id):
+    plan = plans.get_plan(current_user, plan_id)
+    try:
+        plans.record_agreement(current_user, plan, request.form.get("client_name", ""),
+                               request.form.get("agreed_on", ""))
+    except plans.PlanError as exc:
+        return _plan_page(plan, status=422, errors=exc.errors, form=request.form)
+    flash("The client's agreement is recorded.", "success")
+    return redirect(url_for("plans.plan_detail", plan_id=plan.id) + "#agreement", 303)
+
+
+@bp.get("/plans/<int:plan_id>/history")
+def plan_history(plan_id):
+    plan = plans.get_plan(current_user, plan_id)
+    audit.record("plan.history", current_user, target_type="plan", target_id=plan.id)
+    return render("plans/plan_history.html", plan=plan, client=plan.client,
+                  revisions=list(plans.plan_history(plan)))
+
+
+@bp.get("/plans/<int:plan_id>/print")
+def plan_print(plan_id):
+    plan = plans.get_plan(current_user, plan_id)
+    audit.record("plan.print", current_user, target_type="plan", target_id=plan.id)
+    return render("plans/plan_print.html", page=plans.load_plan_page(plan), plan=plan,
+                  client=plan.client)
+
+
+@bp.get("/plans/<int:plan_id>/export.md")
+def plan_export(plan_id):
+    plan = plans.get_plan(current_user, plan_id)
+    page = plans.load_plan_page(plan)
+    audit.record("plan.export", current_user, target_type="plan", target_id=plan.id)
+    filename = f"plan-{plan.id}.md"
+    return Response(plan_markdown(page, anonymise=False), mimetype="text/markdown; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def remember_undo(label: str, url: str):
+    """Offer an Undo on the next full page (the no-JavaScript path of removal)."""
+    session["undo"] = {"label": label, "url": url}
