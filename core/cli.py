@@ -3,9 +3,10 @@ import os
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
-from core import accounts, migrations
+from core import accounts, backups, migrations
 from core.db import db
 from core.models import Practice
 
@@ -22,6 +23,30 @@ def db_upgrade():
         applied = migrations.upgrade()
     click.echo(f"Schema version {before} -> {migrations.LATEST}"
                + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)"))
+
+
+@db_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def db_backup(path):
+    """Write a consistent copy of the whole database to PATH (safe while the app runs)."""
+    backups.backup(current_app.config["DATABASE_URL"], path)
+    click.echo(f"Backed up to {path}")
+
+
+@db_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_restore(path, yes):
+    """Replace the database with the backup at PATH. Stop the app first."""
+    if not yes:
+        click.confirm("This replaces every record in the database with the backup. Continue?",
+                      abort=True)
+    try:
+        backups.restore(current_app.config["DATABASE_URL"], path)
+    except backups.BackupError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Restored from {path}")
 
 
 @users_cli.command("create")
