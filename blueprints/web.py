@@ -180,6 +180,10 @@ def init_app(app):
 
 
 def _template_helpers(app):
+    # Fragments travel on every swap: keep template whitespace out of them.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
     @app.context_processor
     def _helpers():
         return {"wants_fragment": wants_fragment, "today_iso": lambda: dt.date.today().isoformat(),
