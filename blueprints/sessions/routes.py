@@ -1,1 +1,158 @@
-"""Routes of this area."""
+"""Session notes: the carried-forward form, edit while unsigned, sign, addenda, and the
+practice's note templates. Homework, scores and the portal invitation are in the sibling
+modules imported at the bottom."""
+import datetime as dt
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from blueprints.sessions import bp
+from blueprints.web import render
+from core import audit, measures, notes, progress
+from core.access import get_client
+from core.homework import mark_feedback_seen
+from core.models import GOAL_STATUSES, NOTE_FORMATS
+
+LOCKED = "This note is signed and locked. To correct or add to it, write an addendum."
+NOT_AUTHOR = "Only the clinician who wrote this note can change or sign it while it is unsigned."
+
+
+@bp.context_processor
+def _helpers():
+    return {"target_status": measures.target_status}
+
+
+def _form_page(client, carry, data, errors=None, missing=(), note=None, status=200):
+    return render("sessions/note_form.html", status=status, client=client, carry=carry, data=data,
+                  errors=errors or {}, missing={g.id for g in missing}, note=note,
+                  formats=notes.FORMAT_LABELS, goal_statuses=GOAL_STATUSES)
+
+
+def _open_form(client, data, note=None, status=200, errors=None, missing=()):
+    """The note form, with the plan carried forward; client feedback shown here counts as seen."""
+    carry = progress.carry_forward(client, note.id if note else None)
+    mark_feedback_seen([h.id for h in carry.homework if h.feedback_at and not h.feedback_seen])
+    return _form_page(client, carry, data, errors, missing, note, status)
+
+
+@bp.get("/clients/<int:client_id>/notes/new")
+def note_new(client_id):
+    client = get_client(current_user, client_id)
+    fmt = request.args.get("format")
+    templates = notes.note_templates(current_user.practice_id)
+    fmt = fmt if fmt in NOTE_FORMATS else "DAP"
+    audit.record("note.open_new", current_user, target_type="client", target_id=client.id)
+    return _open_form(client, {"format": fmt, "body": templates[fmt],
+                               "date": dt.date.today().isoformat()})
+
+
+@bp.post("/clients/<int:client_id>/notes")
+def note_create(client_id):
+    client = get_client(current_user, client_id)
+    data = request.form.to_dict()
+    try:
+        note = notes.create_note(current_user, client, data)
+    except notes.NoteError as exc:
+        return _open_form(client, data, status=422, errors=exc.errors, missing=exc.missing)
+    flash("The session note is saved. Sign it when it is final.", "success")
+    return redirect(url_for("sessions.note_detail", note_id=note.id), 303)
+
+
+@bp.get("/clients/<int:client_id>/notes")
+def note_list(client_id):
+    client = get_client(current_user, client_id)
+    audit.record("note.list", current_user, target_type="client", target_id=client.id)
+    return render("sessions/note_list.html", client=client, notes=notes.notes_of(client.id))
+
+
+def _detail(note, status=200, error=None, addendum_error=None, addendum=""):
+    return render("sessions/note_detail.html", status=status, note=note, client=note.client,
+                  entries=notes.note_entries(note.id), addenda=notes.note_addenda(note.id),
+                  error=error, addendum_error=addendum_error, addendum=addendum,
+                  formats=notes.FORMAT_LABELS)
+
+
+@bp.get("/notes/<int:note_id>")
+def note_detail(note_id):
+    note = notes.get_note(current_user, note_id)
+    audit.record("note.view", current_user, target_type="note", target_id=note.id)
+    return _detail(note)
+
+
+def _refused(note, exc):
+    if isinstance(exc, notes.NoteLocked):
+        return _detail(note, status=409, error=LOCKED)
+    return _detail(note, status=403, error=NOT_AUTHOR)
+
+
+@bp.get("/notes/<int:note_id>/edit")
+def note_edit(note_id):
+    note = notes.get_note(current_user, note_id)
+    try:
+        notes.check_editable(current_user, note)
+    except (notes.NoteLocked, notes.NotAuthor) as exc:
+        return _refused(note, exc)
+    audit.record("note.view", current_user, target_type="note", target_id=note.id)
+    return _open_form(note.client, notes.note_form_data(note, notes.note_entries(note.id)), note=note)
+
+
+@bp.post("/notes/<int:note_id>")
+def note_update(note_id):
+    note = notes.get_note(current_user, note_id)
+    data = request.form.to_dict()
+    try:
+        notes.update_note(current_user, note, data)
+    except (notes.NoteLocked, notes.NotAuthor) as exc:
+        return _refused(note, exc)
+    except notes.NoteError as exc:
+        return _open_form(note.client, data, note=note, status=422, errors=exc.errors,
+                          missing=exc.missing)
+    flash("Saved.", "success")
+    return redirect(url_for("sessions.note_detail", note_id=note.id), 303)
+
+
+@bp.post("/notes/<int:note_id>/sign")
+def note_sign(note_id):
+    note = notes.get_note(current_user, note_id)
+    try:
+        notes.sign_note(current_user, note)
+    except (notes.NoteLocked, notes.NotAuthor) as exc:
+        return _refused(note, exc)
+    flash("Signed. The note is now locked; corrections go in an addendum.", "success")
+    return redirect(url_for("sessions.note_detail", note_id=note.id), 303)
+
+
+@bp.post("/notes/<int:note_id>/addenda")
+def note_addendum(note_id):
+    note = notes.get_note(current_user, note_id)
+    body = request.form.get("body", "")
+    try:
+        notes.add_addendum(current_user, note, body)
+    except notes.NoteError as exc:
+        return _detail(note, status=422, addendum_error=exc.errors.get("addendum"), addendum=body)
+    flash("Addendum added.", "success")
+    return redirect(url_for("sessions.note_detail", note_id=note.id) + "#addenda", 303)
+
+
+# --- the practice's note templates (admins) ----------------------------------------------------
+
+@bp.route("/admin/note-templates", methods=["GET", "POST"])
+def note_templates():
+    if not current_user.is_admin:
+        abort(404)
+    errors = {}
+    bodies = notes.note_templates(current_user.practice_id)
+    if request.method == "POST":
+        try:
+            bodies = notes.save_note_templates(current_user, request.form.to_dict())
+        except notes.NoteError as exc:
+            errors = exc.errors
+            bodies = {fmt: request.form.get(fmt, bodies[fmt]) for fmt in NOTE_FORMATS}
+        else:
+            flash("The note templates are saved. New notes start from them.", "success")
+            return redirect(url_for("sessions.note_templates"), 303)
+    return render("sessions/note_templates.html", status=422 if errors else 200, bodies=bodies,
+                  errors=errors, formats=notes.FORMAT_LABELS, prompt=notes.ACTION_PROMPT)
+
+
+from blueprints.sessions import homework_routes, panels, progress_routes  # noqa: E402,F401

@@ -1,0 +1,234 @@
+"""Homework: assigning it from the plan, the client's status and feedback, and what the
+clinician should look at next (new feedback, overdue homework, plans due for review)."""
+import datetime as dt
+
+from peewee import JOIN
+
+from core import audit
+from core.access import scoped
+from core.db import db, utcnow
+from core.models import (HOMEWORK_STATUSES, Client, Goal, Homework, HomeworkSuggestion, Objective,
+                         Plan)
+from core.revisions import record_changes, record_event
+
+MAX_TEXT = 2_000
+MAX_FEEDBACK = 4_000
+CLIENT_STATUSES = ("done", "skipped")
+
+
+class HomeworkError(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _live(query):
+    return query.where(Homework.deleted_at.is_null())
+
+
+def get_homework(user, homework_id: int, include_deleted: bool = False) -> Homework:
+    """Homework of a client in `user`'s scope (client attached), else NotFound (audited)."""
+    query = Homework.select(Homework, Client).join(Client).where(Homework.id == homework_id)
+    if not include_deleted:
+        query = _live(query)
+    return scoped(query, user, "homework", homework_id)
+
+
+def homework_since(client_id: int, since: dt.datetime | None) -> list[Homework]:
+    """Homework still open, feedback not yet seen, or homework assigned, done or commented on
+    since `since` (all when None), with its goal attached. One query."""
+    query = _live(Homework.select(Homework, Goal).join(Goal, JOIN.LEFT_OUTER)
+                  .where(Homework.client == client_id))
+    if since is not None:
+        unseen = Homework.feedback_at.is_null(False) & (Homework.feedback_seen == False)  # noqa: E712
+        query = query.where((Homework.status == "assigned") | unseen | (Homework.created_at > since)
+                            | (Homework.completed_at > since) | (Homework.feedback_at > since))
+    return list(query.order_by(Homework.created_at, Homework.id))
+
+
+def homework_of(client_id: int, limit: int = 50) -> list[Homework]:
+    return list(_live(Homework.select(Homework, Goal).join(Goal, JOIN.LEFT_OUTER)
+                      .where(Homework.client == client_id))
+                .order_by(Homework.created_at.desc(), Homework.id.desc()).limit(limit))
+
+
+def mark_feedback_seen(homework_ids) -> int:
+    ids = [i for i in homework_ids]
+    if not ids:
+        return 0
+    return (Homework.update(feedback_seen=True)
+            .where(Homework.id.in_(ids) & Homework.feedback_at.is_null(False)
+                   & (Homework.feedback_seen == False)).execute())  # noqa: E712
+
+
+# --- choosing what to assign --------------------------------------------------------------------
+
+def plan_choices(client_id: int):
+    """The active plans' live goals, their objectives and homework suggestions, for the
+    homework form: (goals, objectives by goal id, suggestions by goal id). Three queries."""
+    goals = list(Goal.select(Goal, Plan).join(Plan)
+                 .where((Plan.client == client_id) & (Plan.status == "active")
+                        & Plan.deleted_at.is_null() & Goal.deleted_at.is_null())
+                 .order_by(Plan.id, Goal.position, Goal.id))
+    ids = [g.id for g in goals]
+    objectives, suggestions = {}, {}
+    if ids:
+        for row in (Objective.select().where(Objective.goal.in_(ids) & Objective.deleted_at.is_null())
+                    .order_by(Objective.position, Objective.id)):
+            objectives.setdefault(row.goal_id, []).append(row)
+        for row in (HomeworkSuggestion.select()
+                    .where(HomeworkSuggestion.goal.in_(ids) & HomeworkSuggestion.deleted_at.is_null())
+                    .order_by(HomeworkSuggestion.position, HomeworkSuggestion.id)):
+            suggestions.setdefault(row.goal_id, []).append(row)
+    return goals, objectives, suggestions
+
+
+def _int(value):
+    value = str(value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def clean_homework(client_id: int, data: dict) -> dict:
+    errors, out = {}, {}
+    out["text"] = (data.get("text") or "").strip()
+    if not out["text"]:
+        errors["text"] = "Describe the task in a sentence the client will understand."
+    elif len(out["text"]) > MAX_TEXT:
+        errors["text"] = f"At most {MAX_TEXT} characters."
+    out["due_date"] = None
+    if (data.get("due_date") or "").strip():
+        try:
+            out["due_date"] = dt.date.fromisoformat(data["due_date"].strip())
+        except ValueError:
+            errors["due_date"] = "Use the form YYYY-MM-DD."
+    out["goal"] = out["plan"] = out["objective"] = None
+    goal_id, objective_id = _int(data.get("goal")), _int(data.get("objective"))
+    if objective_id:
+        objective = (Objective.select(Objective, Goal).join(Goal).join(Plan)
+                     .where((Objective.id == objective_id) & (Plan.client == client_id)
+                            & Objective.deleted_at.is_null()).first())
+        if objective is None:
+            errors["objective"] = "Choose an objective of this client's plan."
+        else:
+            out["objective"], goal_id = objective.id, objective.goal_id
+    if goal_id:
+        goal = (Goal.select().join(Plan)
+                .where((Goal.id == goal_id) & (Plan.client == client_id)
+                       & Goal.deleted_at.is_null()).first())
+        if goal is None:
+            errors["goal"] = "Choose a goal of this client's plan."
+        else:
+            out["goal"], out["plan"] = goal.id, goal.plan_id
+    if errors:
+        raise HomeworkError(errors)
+    return out
+
+
+# --- clinician writes ---------------------------------------------------------------------------
+
+def assign_homework(user, client: Client, data: dict) -> Homework:
+    clean = clean_homework(client.id, data)
+    with db.atomic():
+        row = Homework.create(client=client.id, assigned_by=user, **clean)
+        if row.plan_id:
+            record_event(user, row.plan_id, "homework", row.id, "added", row.text[:200])
+        audit.record("homework.create", user, target_type="homework", target_id=row.id,
+                     detail=f"client {client.id}")
+    return row
+
+
+_LINKS = ("goal", "objective", "plan")
+
+
+class _Snapshot:
+    def __init__(self, row_id, values):
+        self.id = row_id
+        self.__dict__.update(values)
+
+
+def _current(hw: Homework, key: str):
+    return getattr(hw, key + "_id") if key in _LINKS else getattr(hw, key)
+
+
+def update_homework(user, hw: Homework, data: dict) -> Homework:
+    """The clinician changes the task, its due date, link or status (for example in session)."""
+    clean = clean_homework(hw.client_id, data)
+    status = data.get("status") or hw.status
+    if status not in HOMEWORK_STATUSES:
+        raise HomeworkError({"status": "Choose a status from the list."})
+    clean["status"] = status
+    changes = {k: v for k, v in clean.items() if _current(hw, k) != v}
+    if not changes:
+        return hw
+    if "status" in changes:
+        clean["completed_at"] = utcnow() if status != "assigned" else None
+    with db.atomic():
+        plan_id = hw.plan_id or clean["plan"]
+        if plan_id:  # the plan's history keeps the old task, date and status
+            before = {k: _current(hw, k) for k in changes}
+            record_changes(user, plan_id, "homework", _Snapshot(hw.id, before), changes)
+        Homework.update(**clean).where(Homework.id == hw.id).execute()
+        audit.record("homework.update", user, target_type="homework", target_id=hw.id,
+                     detail="changed " + ", ".join(sorted(changes)))
+    return Homework.get_by_id(hw.id)
+
+
+def delete_homework(user, hw: Homework, restore: bool = False) -> Homework:
+    """Soft delete (and undo): the row stays, so nothing the client wrote is lost."""
+    with db.atomic():
+        hw.deleted_at = None if restore else utcnow()
+        Homework.update(deleted_at=hw.deleted_at).where(Homework.id == hw.id).execute()
+        if hw.plan_id:
+            record_event(user, hw.plan_id, "homework", hw.id, "restored" if restore else "removed",
+                         hw.text[:200])
+        audit.record("homework.restore" if restore else "homework.delete", user,
+                     target_type="homework", target_id=hw.id)
+    return hw
+
+
+# --- the client's side --------------------------------------------------------------------------
+
+def record_client_answer(hw: Homework, status: str, feedback: str) -> Homework:
+    """The client marks homework done or skipped, with optional feedback (portal)."""
+    errors = {}
+    if status not in CLIENT_STATUSES:
+        errors["status"] = "Choose done or skipped."
+    feedback = (feedback or "").replace("\r\n", "\n").strip()
+    if len(feedback) > MAX_FEEDBACK:
+        errors["feedback"] = f"Please keep it under {MAX_FEEDBACK} characters."
+    if errors:
+        raise HomeworkError(errors)
+    now = utcnow()
+    values = {"status": status, "completed_at": now}
+    if feedback and feedback != hw.feedback:
+        values.update(feedback=feedback, feedback_at=now, feedback_seen=False)
+    with db.atomic():
+        Homework.update(**values).where(Homework.id == hw.id).execute()
+    for key, value in values.items():
+        setattr(hw, key, value)
+    return hw
+
+
+# --- what needs the clinician ------------------------------------------------------------------
+
+def new_feedback(where, limit: int = 20) -> list[Homework]:
+    return list(_live(Homework.select(Homework, Client).join(Client)
+                      .where(where & Homework.feedback_at.is_null(False)
+                             & (Homework.feedback_seen == False)))  # noqa: E712
+                .order_by(Homework.feedback_at.desc()).limit(limit))
+
+
+def overdue(where, today: dt.date | None = None, limit: int = 20) -> list[Homework]:
+    today = today or dt.date.today()
+    return list(_live(Homework.select(Homework, Client).join(Client)
+                      .where(where & (Client.status == "active") & (Homework.status == "assigned")
+                             & (Homework.due_date < today)))
+                .order_by(Homework.due_date, Homework.id).limit(limit))
+
+
+def plans_due_for_review(where, today: dt.date | None = None, limit: int = 20) -> list[Plan]:
+    today = today or dt.date.today()
+    return list(Plan.select(Plan, Client).join(Client)
+                .where(where & (Client.status == "active") & (Plan.status == "active")
+                       & Plan.deleted_at.is_null() & (Plan.review_date <= today))
+                .order_by(Plan.review_date, Plan.id).limit(limit))

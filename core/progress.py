@@ -1,0 +1,120 @@
+"""The plan's progress across session notes: the active goals carried into a new note with
+their last entries, ratings over time, and the goals left without progress."""
+import datetime as dt
+from dataclasses import dataclass, field
+
+from peewee import fn
+
+from core.homework import homework_since
+from core.measures import latest_scores
+from core.models import Client, Goal, Objective, Plan, ProgressEntry, SessionNote
+
+CLOSED_GOAL_STATUSES = ("achieved", "discontinued")
+STALE_AFTER = 2  # notes in a row without progress before a goal is flagged
+
+
+def active_goals(client_id: int) -> list[Goal]:
+    """Every live goal of the client's active plan(s), plan attached, in plan order."""
+    return list(Goal.select(Goal, Plan).join(Plan)
+                .where((Plan.client == client_id) & (Plan.status == "active")
+                       & Plan.deleted_at.is_null() & Goal.deleted_at.is_null())
+                .order_by(Plan.start_date, Plan.id, Goal.position, Goal.id))
+
+
+@dataclass
+class CarriedGoal:
+    goal: Goal
+    last_entry: ProgressEntry | None = None
+    objectives: list = field(default_factory=list)
+    notes_without_progress: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.goal.status not in CLOSED_GOAL_STATUSES
+
+
+@dataclass
+class CarryForward:
+    goals: list[CarriedGoal]
+    homework: list
+    last_note: SessionNote | None
+    scores: dict
+
+
+def last_entries(goal_ids, exclude_note: int | None = None) -> dict[int, ProgressEntry]:
+    """{goal id: its latest progress entry (note attached)} in one query."""
+    if not goal_ids:
+        return {}
+    latest = ProgressEntry.select(fn.MAX(ProgressEntry.id)).where(ProgressEntry.goal.in_(goal_ids))
+    if exclude_note:
+        latest = latest.where(ProgressEntry.note != exclude_note)
+    latest = latest.group_by(ProgressEntry.goal)
+    return {row.goal_id: row for row in
+            ProgressEntry.select(ProgressEntry, SessionNote).join(SessionNote)
+            .where(ProgressEntry.id.in_(latest))}
+
+
+def last_note(client_id: int, exclude_note: int | None = None) -> SessionNote | None:
+    query = SessionNote.select().where(SessionNote.client == client_id)
+    if exclude_note:
+        query = query.where(SessionNote.id != exclude_note)
+    return query.order_by(SessionNote.date.desc(), SessionNote.created_at.desc()).first()
+
+
+def carry_forward(client: Client, editing: int | None = None) -> CarryForward:
+    """What a new note opens with: the active goals, each with its last progress entry and its
+    objectives, the homework since the last note, and the latest scores. Fixed query count.
+    `editing`: the id of the note being edited, which is not its own "last session"."""
+    goals = active_goals(client.id)
+    ids = [g.id for g in goals]
+    entries = last_entries(ids, editing)
+    objectives = {}
+    if ids:
+        for row in (Objective.select().where(Objective.goal.in_(ids) & Objective.deleted_at.is_null())
+                    .order_by(Objective.position, Objective.id)):
+            objectives.setdefault(row.goal_id, []).append(row)
+    stale = goals_without_progress(Client.id == client.id, minimum=1)
+    previous = last_note(client.id, editing)
+    return CarryForward(
+        goals=[CarriedGoal(g, entries.get(g.id), objectives.get(g.id, []),
+                           stale.get(g.id, (None, 0))[1]) for g in goals],
+        homework=homework_since(client.id, previous.created_at if previous else None),
+        last_note=previous, scores=latest_scores(client.id))
+
+
+def goal_ratings(client_id: int) -> dict[int, list[tuple[dt.date, int]]]:
+    """{goal id: [(session date, rating), ...]} for the client's rated progress, one query."""
+    out = {}
+    for row in (ProgressEntry.select(ProgressEntry.goal, ProgressEntry.rating, SessionNote.date)
+                .join(SessionNote).where((SessionNote.client == client_id)
+                                         & ProgressEntry.rating.is_null(False))
+                .order_by(SessionNote.date, SessionNote.created_at).objects()):
+        out.setdefault(row.goal_id, []).append((row.date, row.rating))
+    return out
+
+
+# --- goals without progress ---------------------------------------------------------------------
+
+def goals_without_progress(where, minimum: int = STALE_AFTER) -> dict[int, tuple[Goal, int]]:
+    """{goal id: (goal with plan and client, notes since its last progress)} for the open goals
+    of active plans matching `where` (an expression on Client) that went `minimum` or more of
+    the client's notes without a progress entry. One query, whatever the caseload."""
+    entry_note = SessionNote.alias()
+    last_progress = (ProgressEntry.select(fn.MAX(entry_note.created_at))
+                     .join(entry_note, on=(ProgressEntry.note == entry_note.id))
+                     .where(ProgressEntry.goal == Goal.id))
+    later = SessionNote.alias()
+    notes_since = (later.select(fn.COUNT(later.id))
+                   .where((later.client == Plan.client)
+                          & (later.created_at > fn.COALESCE(last_progress, Plan.created_at))))
+    query = (Goal.select(Goal, Plan, Client, notes_since.alias("notes_since"))
+             .join(Plan).join(Client)
+             .where(where & (Plan.status == "active") & Plan.deleted_at.is_null()
+                    & Goal.deleted_at.is_null() & Goal.status.not_in(CLOSED_GOAL_STATUSES))
+             .order_by(Client.last_name, Client.first_name, Goal.position, Goal.id))
+    out = {}
+    for goal in query:
+        count = goal.notes_since or 0
+        if count >= minimum:
+            out[goal.id] = (goal, count)
+    return out
