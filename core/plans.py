@@ -15,6 +15,7 @@ from core.db import db, utcnow
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
                          Intervention, Objective, Plan, Revision, Template, TemplateVersion, User)
 from core.revisions import record_changes
+from core.measures import latest_scores, target_status
 from core.rendering import render_markdown
 from core.template_format import fill_placeholders, parse_template
 
@@ -55,7 +56,9 @@ def placeholder_values(client: Client) -> dict[str, str]:
 # --- lookups, all through the client scope ----------------------------------------------------
 
 def plans_query():
-    return Plan.select(Plan, Client).join(Client)
+    """A plan with its client and the template version it came from, in one query."""
+    return (Plan.select(Plan, Client, TemplateVersion, Template).join(Client).switch(Plan)
+            .join(TemplateVersion, JOIN.LEFT_OUTER).join(Template, JOIN.LEFT_OUTER))
 
 
 def get_plan(user, plan_id: int) -> Plan:
@@ -175,23 +178,25 @@ class PlanPage:
     agreement: Agreement | None
     changed_since_agreement: bool
     source: TemplateVersion | None
+    goal_progress: dict  # goal id -> "target met on ..." / "n points to go" / None
 
 
 def load_plan_page(plan: Plan) -> PlanPage:
     """Everything the plan page shows in a fixed number of queries, whatever the plan's size."""
     all_goals = list(Goal.select().where(Goal.plan == plan.id).order_by(Goal.position, Goal.id))
     attach_parts(all_goals, Goal.select(Goal.id).where(Goal.plan == plan.id))
-    agreement = (Agreement.select().where(Agreement.plan == plan.id)
+    later = Revision.select(Revision.id).where(
+        (Revision.plan == plan.id) & (Revision.at > Agreement.at))
+    agreement = (Agreement.select(Agreement, fn.EXISTS(later).alias("changed"))
+                 .where(Agreement.plan == plan.id)
                  .order_by(Agreement.at.desc(), Agreement.id.desc()).first())
-    changed = bool(agreement) and (Revision.select().where(
-        (Revision.plan == plan.id) & (Revision.at > agreement.at)).exists())
-    source = None
-    if plan.template_version_id:
-        source = (TemplateVersion.select(TemplateVersion, Template).join(Template)
-                  .where(TemplateVersion.id == plan.template_version_id).first())
-    return PlanPage(plan=plan, goals=[g for g in all_goals if g.deleted_at is None],
+    live = [g for g in all_goals if g.deleted_at is None]
+    latest = latest_scores(plan.client_id)
+    return PlanPage(plan=plan, goals=live,
                     removed_goals=[g for g in all_goals if g.deleted_at is not None],
-                    agreement=agreement, changed_since_agreement=changed, source=source)
+                    agreement=agreement, changed_since_agreement=bool(agreement and agreement.changed),
+                    source=plan.template_version if plan.template_version_id else None,
+                    goal_progress={g.id: target_status(g, latest) for g in live})
 
 
 # --- plan-level edits -------------------------------------------------------------------------
@@ -236,7 +241,7 @@ def update_plan(user, plan: Plan, data: dict, expected_version: int) -> Plan:
             raise Conflict(Plan.get_by_id(plan.id))
         record_changes(user, plan.id, "plan", plan, clean)
         audit.record("plan.update", user, target_type="plan", target_id=plan.id)
-    return Plan.select(Plan, Client).join(Client).where(Plan.id == plan.id).get()
+    return plans_query().where(Plan.id == plan.id).get()
 
 
 def set_plan_status(user, plan: Plan, status: str) -> Plan:

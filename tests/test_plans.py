@@ -408,3 +408,37 @@ def test_plan_page_query_count_is_fixed(world, depression, as_user):
         assert Goal.select().where(Goal.plan == big).count() == 20
     assert counts[0] == counts[1], counts
     assert counts[1] <= 10, counts
+
+
+def test_goal_card_shows_progress_towards_instrument_target(world, plan_id, as_user):
+    from core.models import MeasureScore
+    c = as_user(world.clin_a1)
+    goal = first_goal(plan_id)  # measured by PHQ-9, target "PHQ-9 below 10"
+    with in_db():
+        MeasureScore.create(client=world.client_a1.id, instrument="PHQ-9", score=14,
+                            taken_on=dt.date(2026, 2, 2), recorded_by=world.clin_a1.id)
+    page = c.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert "5 points to go" in page
+    card = c.send(f"/goals/{goal.id}/status", {"status": "in progress"}, htmx=True).get_data(as_text=True)
+    assert "5 points to go" in card
+
+
+def test_save_plan_as_template_leaves_client_details_out(world, plan_id, as_user):
+    c = as_user(world.clin_a1)
+    goal = first_goal(plan_id)
+    c.send(f"/goals/{goal.id}", {"title": "Ada walks to the park with Ada's sister", "measure": "walks",
+                                 "baseline": "Ada walks once a month", "target": "3 a week",
+                                 "version": goal.version}, htmx=True)
+    form = c.get(f"/plans/{plan_id}/save-as-template").get_data(as_text=True)
+    assert "Lovelace" not in form and "Ada walks" not in form and "{client_first_name} walks" in form
+    source = re.search(r'<textarea id="source" name="source"[^>]*>(.*?)</textarea>', form, re.S).group(1)
+    import html
+    response = c.send(f"/plans/{plan_id}/save-as-template", {"source": html.unescape(source),
+                                                             "visibility": "practice"})
+    assert response.status_code == 303
+    with in_db():
+        template = Template.select().order_by(Template.id.desc()).first()
+        assert template.visibility == "practice" and template.owner_id == world.clin_a1.id
+        saved = TemplateVersion.get(TemplateVersion.template == template.id).source
+        assert "Ada" not in saved and "Lovelace" not in saved and "once a month" not in saved
+    assert as_user(world.clin_b).get(f"/plans/{plan_id}/save-as-template").status_code == 404

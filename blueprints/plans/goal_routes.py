@@ -12,6 +12,7 @@ from blueprints.plans.routes import remember_undo
 from blueprints.web import render
 from core import goals, plans
 from core.goals import ITEM_NAMES
+from core.measures import latest_scores, target_status
 
 KINDS = "any(objectives, interventions)"
 
@@ -22,8 +23,9 @@ def _back_to_plan(plan_id, anchor=""):
 
 def _card(goal, status=200):
     goals.load_parts(goal)
+    progress = {goal.id: target_status(goal, latest_scores(goal.plan.client_id))}
     return render("plans/goal_detail.html", "plans/_goal_card.html", status=status, goal=goal,
-                  plan=goal.plan, client=goal.plan.client)
+                  plan=goal.plan, client=goal.plan.client, goal_progress=progress)
 
 
 def _goal_form(goal, status=200, form=None, errors=None, theirs=None, plan=None):
@@ -82,7 +84,7 @@ def goal_create(plan_id):
         return _back_to_plan(plan.id, f"#goal-{goal.id}")
     goals.load_parts(goal)
     return render("plans/goal_detail.html", "plans/_goal_added.html", goal=goal, plan=plan,
-                  client=plan.client)
+                  client=plan.client, goal_progress={})
 
 
 @bp.post("/goals/<int:goal_id>/status")
@@ -124,7 +126,7 @@ def goal_move(goal_id):
         return _back_to_plan(goal.plan_id, f"#goal-{goal.id}")
     page = plans.load_plan_page(goal.plan)
     return render("plans/plan_detail.html", "plans/_goal_list.html", page=page, plan=goal.plan,
-                  client=goal.plan.client, moved=goal.id)
+                  client=goal.plan.client, goal_progress=page.goal_progress)
 
 
 # --- objectives and interventions -------------------------------------------------------------

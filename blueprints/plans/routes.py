@@ -98,7 +98,8 @@ def plan_create(client_id):
 def _plan_page(plan, status=200, **extra):
     page = plans.load_plan_page(plan)
     return render("plans/plan_detail.html", "plans/_plan_header.html", status=status, page=page,
-                  plan=plan, client=plan.client, errors=extra.pop("errors", {}),
+                  plan=plan, client=plan.client, goal_progress=page.goal_progress,
+                  errors=extra.pop("errors", {}),
                   editing=extra.pop("editing", False), **extra)
 
 
@@ -182,3 +183,31 @@ def plan_export(plan_id):
 def remember_undo(label: str, url: str):
     """Offer an Undo on the next full page (the no-JavaScript path of removal)."""
     session["undo"] = {"label": label, "url": url}
+
+
+@bp.route("/plans/<int:plan_id>/save-as-template", methods=["GET", "POST"])
+def plan_save_as_template(plan_id):
+    """Offer the plan back to the library, without the client's identifying details."""
+    from core.library import create_template
+    from core.template_format import TemplateFormatError
+    plan = plans.get_plan(current_user, plan_id)
+    page = plans.load_plan_page(plan)
+    source = request.form.get("source") or plan_markdown(page, anonymise=True)
+    visibility = request.form.get("visibility", "private")
+    errors = {}
+    if request.method == "POST":
+        if visibility not in ("private", "practice", "public"):
+            errors["visibility"] = "Choose who can see it."
+        else:
+            try:
+                template = create_template(current_user, source, visibility,
+                                           filename="plan-template.md")
+            except TemplateFormatError as exc:
+                errors["source"] = str(exc)
+            else:
+                audit.record("plan.save_as_template", current_user, target_type="plan",
+                             target_id=plan.id, detail=f"template {template.id}")
+                flash("Saved to the library as a new template.", "success")
+                return redirect(url_for("library.template_detail", template_id=template.id), 303)
+    return render("plans/plan_save_template.html", status=422 if errors else 200, plan=plan,
+                  client=plan.client, source=source, visibility=visibility, errors=errors)
