@@ -113,8 +113,6 @@ def goals_without_progress(where, minimum: int = STALE_AFTER,
                         & Plan.deleted_at.is_null() & Goal.deleted_at.is_null()
                         & Goal.status.not_in(CLOSED_GOAL_STATUSES))
                  .order_by(Client.last_name, Client.first_name, Goal.position, Goal.id))
-    if not goals:
-        return {}
     note_times: dict[int, list] = {}
     for client_id, created in (SessionNote.select(SessionNote.client, SessionNote.created_at)
                                .where(SessionNote.client.in_(in_scope)).tuples()):

@@ -1,8 +1,9 @@
 """Markdown to safe HTML. render_markdown is the only place user Markdown becomes HTML.
 
-Python-Markdown passes raw HTML through and attr_list lets authors set any attribute, so the
+Python-Markdown passes raw HTML through and attr_list lets authors set any attribute, so its
 output is only trusted after nh3 (ammonia) has applied the allow-lists below.
 """
+import re
 from html import escape
 from urllib.parse import unquote
 
@@ -11,24 +12,37 @@ import nh3
 
 from core.template_format import LIST_KINDS, Template
 
-_EXTENSIONS = ["abbr", "attr_list", "def_list", "fenced_code", "tables", "sane_lists"]
-_EXTENSION_CONFIGS = {"tables": {"use_align_attribute": True}}  # style= would be stripped
 ALLOWED_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
                 "strong", "em", "b", "i", "code", "pre", "blockquote", "a", "table", "thead",
                 "tbody", "tr", "th", "td", "del", "sup", "sub", "abbr", "dl", "dt", "dd"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"},
                       "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-# Dropped with everything inside them, not just unwrapped.
+# Dropped together with everything inside them, not just unwrapped.
 _DROP_WITH_CONTENT = {"script", "style", "template", "iframe", "noscript", "noembed", "noframes",
                       "object", "embed", "svg", "math", "textarea", "select", "title", "xmp"}
+_EXTENSIONS = ["attr_list", "def_list", "fenced_code", "tables", "sane_lists"]
+_EXTENSION_CONFIGS = {"tables": {"use_align_attribute": True}}  # style="" would be stripped
+
+# Python-Markdown is slow, sometimes quadratic, on some inputs (its issue #798): raw-HTML
+# handling in the tag starts of a document, link and escape parsing in the '[' and '\\' of a
+# paragraph, block parsing in the lines of a paragraph; deep nesting recurses. Text over these
+# budgets is shown as escaped plain text, so one save or preview cannot hold a worker for long.
+MAX_MARKDOWN_CHARS = 64 * 1024
+MAX_TAG_STARTS = 500
+MAX_BRACKETS_SQUARED = 100_000  # '[' and '\\' per paragraph, squared, summed
+MAX_LINES_SQUARED = 250_000  # lines per paragraph, squared, summed
+MAX_INDENT = 80
+MAX_PIECES = 300  # Markdown pieces per template in render_template_html
+_TAG_START = re.compile(r"<[A-Za-z/!?]")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_DEEP_NESTING = re.compile(r"^[ \t]*(?:>[ \t]*|[-*+][ \t]+|\d{1,9}[.)][ \t]+){20}", re.MULTILINE)
 
 
 def _relative_url(url: str) -> str | None:
     """Keep a relative URL unless, decoded and without whitespace, it names a scheme."""
     compact = "".join(ch for ch in unquote(url) if ch.isprintable() and not ch.isspace())
-    before_path = compact.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    return None if ":" in before_path else url
+    return None if ":" in re.split(r"[/?#]", compact, maxsplit=1)[0] else url
 
 
 _cleaner = nh3.Cleaner(
@@ -37,43 +51,65 @@ _cleaner = nh3.Cleaner(
     url_relative=_relative_url)
 
 
+def _too_costly(text: str) -> bool:
+    if len(text) > MAX_MARKDOWN_CHARS or len(_TAG_START.findall(text)) > MAX_TAG_STARTS:
+        return True
+    blocks = _BLANK_LINE.split(text)
+    return (sum((block.count("[") + block.count("\\")) ** 2 for block in blocks)
+            > MAX_BRACKETS_SQUARED
+            or sum((block.count("\n") + 1) ** 2 for block in blocks) > MAX_LINES_SQUARED
+            or any(len(line) - len(line.lstrip()) > MAX_INDENT for line in text.split("\n"))
+            or _DEEP_NESTING.search(text) is not None)
+
+
+def _plain_text_html(text: str) -> str:
+    return "\n".join(f"<p>{escape(block.strip())}</p>"
+                     for block in _BLANK_LINE.split(text) if block.strip())
+
+
 def render_markdown(text: str) -> str:
     """Render Markdown from anyone and return HTML that is safe to mark safe."""
-    html = markdown.markdown(text or "", extensions=_EXTENSIONS, output_format="html",
-                             extension_configs=_EXTENSION_CONFIGS)
+    if not text or not text.strip():
+        return ""
+    if _too_costly(text):
+        return _plain_text_html(text)
+    try:  # a fresh converter each time: a reused one carries state between texts
+        html = markdown.markdown(text, extensions=_EXTENSIONS, output_format="html",
+                                 extension_configs=_EXTENSION_CONFIGS)
+    except (RecursionError, ValueError):  # Python-Markdown fails on some odd input
+        return _plain_text_html(text)
     return _cleaner.clean(html)
 
 
-def _render_inline(text: str) -> str:
-    """render_markdown without the wrapping <p> for a one-paragraph text (list items, fields)."""
-    html = render_markdown(text)
-    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
-        return html[3:-4]
-    return html
-
-
 def render_template_html(t: Template) -> str:
-    """The whole template as display HTML; every piece of user text is rendered or escaped."""
-    out = []
+    """The whole template as display HTML; every piece of user text is rendered or escaped.
+
+    Goal titles, field names, field values and headings are escaped text; the problem, list items,
+    extra subsections and sections are Markdown. Each list is rendered as one Markdown list.
+    """
+    out, allowance = [], iter(range(MAX_PIECES))
+
+    def render(text: str) -> str:
+        if next(allowance, None) is None:
+            return _plain_text_html(text)
+        return render_markdown(text)
+
     if t.problem:
         out += ['<section class="template-problem">', "<h2>Problem</h2>",
-                render_markdown(t.problem), "</section>"]
+                render(t.problem), "</section>"]
     for goal in t.goals:
         out += ['<section class="template-goal">', f"<h3>{escape(goal.title)}</h3>"]
         if goal.fields:
-            out.append("<dl>")
-            for key, value in goal.fields.items():
-                out.append(f"<dt>{escape(key)}</dt><dd>{_render_inline(value)}</dd>")
-            out.append("</dl>")
+            out += ["<dl>"] + [f"<dt>{escape(key)}</dt><dd>{escape(value)}</dd>"
+                               for key, value in goal.fields.items()] + ["</dl>"]
         for kind in LIST_KINDS:
             if getattr(goal, kind):
-                out += [f"<h4>{kind.capitalize()}</h4>", "<ul>"]
-                out += [f"<li>{_render_inline(item)}</li>" for item in getattr(goal, kind)]
-                out.append("</ul>")
+                items = "\n".join(f"- {item}" for item in getattr(goal, kind))
+                out += [f"<h4>{kind.capitalize()}</h4>", render(items)]
         for heading, text in goal.extra:
-            out += [f"<h4>{escape(heading)}</h4>", render_markdown(text)]
+            out += [f"<h4>{escape(heading)}</h4>", render(text)]
         out.append("</section>")
     for section in t.sections:
         out += ['<section class="template-section">', f"<h2>{escape(section.title)}</h2>",
-                render_markdown(section.body), "</section>"]
+                render(section.body), "</section>"]
     return "\n".join(out)

@@ -2,23 +2,18 @@
 
 Pure functions, no Flask. docs/template-format.md is the specification.
 """
-import datetime
 import re
 from dataclasses import dataclass, field
-from itertools import accumulate
 
 import yaml
 
+from core.template_front_matter import load_front_matter
+
 MAX_BYTES = 256 * 1024
-MAX_FRONT_MATTER_BYTES = 32 * 1024  # PyYAML is pure Python: keep its input small
-MAX_FLOW_DEPTH = 20  # PyYAML's scanner is quadratic in [ { nesting
 LIST_KINDS = ("objectives", "interventions", "homework")
 META_ORDER = ("title", "problem", "tags", "measures", "summary", "license", "author")
 _PLACEHOLDER = re.compile(r"\{([^{}\n]{1,100})\}")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_KINDS = {bool: "a true/false value", int: "a number", float: "a number", list: "a list",
-          dict: "a mapping", type(None): "empty", str: "text", datetime.date: "a date",
-          datetime.datetime: "a date and time"}
 
 
 @dataclass
@@ -70,10 +65,6 @@ def _quote(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-def _kind(value) -> str:
-    return _KINDS.get(type(value), type(value).__name__)
-
-
 def _decode(source: str | bytes, filename: str) -> list[str]:
     raw = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else bytes(source)
     if len(raw) > MAX_BYTES:
@@ -90,19 +81,8 @@ def _decode(source: str | bytes, filename: str) -> list[str]:
     return [line.rstrip() for line in text.split("\n")]
 
 
-def _is_plain_tree(value, seen: set, depth: int = 0) -> bool:
-    """False for YAML aliases (shared or recursive containers) and absurd nesting."""
-    if not isinstance(value, (list, dict)):
-        return True
-    if id(value) in seen or depth > 20:
-        return False
-    seen.add(id(value))
-    return all(_is_plain_tree(v, seen, depth + 1)
-               for v in (value.values() if isinstance(value, dict) else value))
-
-
-def _load_front_matter(lines: list[str], err) -> tuple[dict, int]:
-    """The front matter mapping (validated) and the index of the first body line."""
+def _front_matter(lines: list[str], err) -> tuple[dict, int]:
+    """The front matter mapping and the index of the first body line."""
     if lines[0] != "---":
         err(1, f"found {_quote(lines[0]) if lines[0] else 'an empty line'}; expected '---' "
                "to open the YAML front matter on line 1")
@@ -111,68 +91,7 @@ def _load_front_matter(lines: list[str], err) -> tuple[dict, int]:
     if close is None:
         err(1, "the front matter opened by '---' on line 1 is never closed; expected a '---' line")
         return {}, len(lines)
-    text = "\n".join(lines[1:close])
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_FRONT_MATTER_BYTES:
-        err(2, f"the front matter is {size} bytes; the limit is {MAX_FRONT_MATTER_BYTES}")
-        return {}, close + 1
-    if _flow_depth(text) > MAX_FLOW_DEPTH:
-        err(2, f"the front matter nests '[' or '{{' {_flow_depth(text)} levels deep; "
-               f"the limit is {MAX_FLOW_DEPTH}")
-        return {}, close + 1
-    try:
-        meta = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line if mark else text[:getattr(exc, "position", 0)].count("\n")
-        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "too deep"
-        if getattr(exc, "context", None):
-            problem = f"{exc.context}: {problem}"
-        err(line + 2, f"invalid YAML in the front matter ({problem}); expected 'key: value' lines")
-        return {}, close + 1
-    if not isinstance(meta, dict):
-        err(2, f"the front matter is {_kind(meta)}; expected 'key: value' lines with a title")
-        return {}, close + 1
-    if not _is_plain_tree(meta, set()):
-        err(2, "the front matter uses YAML anchors/aliases or nests deeper than 20 levels; "
-               "expected plain values")
-        return {}, close + 1
-    key_lines = {}  # where each top-level key is written, for error messages
-    for i in range(close - 1, 0, -1):
-        key_lines[lines[i].partition(":")[0].rstrip().strip("'\"")] = i + 1
-    _check_meta(meta, lambda key: key_lines.get(str(key), 2), err)
-    return meta, close + 1
-
-
-def _flow_depth(text: str) -> int:
-    steps = (1 if char in "[{" else -1 if char in "]}" else 0 for char in text)
-    return max(accumulate(steps, lambda depth, step: max(depth + step, 0), initial=0))
-
-
-def _check_meta(meta: dict, line_of, err):
-    """Validate the known keys; normalise empty values and a single tag/measure to a list."""
-    for key in meta:
-        if not isinstance(key, str):
-            err(line_of(key), f"front matter key {key!r} is {_kind(key)}; expected a text key")
-    if "title" not in meta:
-        err(1, "the front matter has no 'title'; expected a 'title: <text>' line")
-    elif not isinstance(meta["title"], str) or not meta["title"].strip():
-        found = "empty" if isinstance(meta["title"], (str, type(None))) else _kind(meta["title"])
-        err(line_of("title"), f"'title' is {found}; expected a non-empty text")
-    for key in ("problem", "summary", "license", "author"):
-        if key in meta and meta[key] is None:
-            meta[key] = ""
-        elif key in meta and not isinstance(meta[key], str):
-            err(line_of(key), f"{key!r} is {_kind(meta[key])} ({meta[key]!r}); expected text "
-                              "(put it in quotes)")
-    for key in ("tags", "measures"):
-        if key not in meta:
-            continue
-        value = meta[key]
-        meta[key] = value = [] if value is None else [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            found = "a list with non-text entries" if isinstance(value, list) else _kind(value)
-            err(line_of(key), f"{key!r} is {found}; expected a list of text such as [GAD-7, PHQ-9]")
+    return load_front_matter(lines[1:close], err), close + 1
 
 
 def _heading(line: str) -> tuple[int, str]:
@@ -336,7 +255,7 @@ def parse_template(source: str | bytes, filename: str = "<pasted text>") -> Temp
     def err(line: int, message: str):
         errors.append(FormatError(filename, line, message))
 
-    meta, start = _load_front_matter(lines, err)
+    meta, start = _front_matter(lines, err)
     body = _BodyParser(err)
     for index in range(start, len(lines)):
         body.feed(index + 1, lines[index])

@@ -1,10 +1,18 @@
 import re
+import time
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from core import rendering
 from core.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown, render_template_html
 from core.template_format import Goal, Section, Template, parse_template
+
+# Not a speed target (bench/ measures speed): a guard against super-linear blow-ups on hostile
+# input, which took 16 s to over 60 s before the cost budgets; generous so load never trips it.
+CATASTROPHE_SECONDS = 10.0
 
 FORBIDDEN = ["script", "onerror", "onclick", "onload", "onmouseover", "javascript:", "vbscript:",
              "data:", "hx-", "<svg", "<iframe", "<style", "<form", "<math", "<object", "<embed",
@@ -105,10 +113,10 @@ def test_hostile_text_in_every_template_part_is_neutralised(source):
 
 
 def test_attribute_values_cannot_break_out():
-    html = render_markdown('*[HTML]: x" onmouseover="alert(1)\n\nHTML and '
+    html = render_markdown("<abbr title='x\" onmouseover=\"alert(1)'>GAD</abbr> and "
                            '[a](https://example.org "t\" onclick=\"alert(1)")')
     assert_safe_structure(html)
-    assert '<abbr title="x&quot; onmouseover=&quot;alert(1)">HTML</abbr>' in html
+    assert '<abbr title="x&quot; onmouseover=&quot;alert(1)">GAD</abbr>' in html
 
 
 def test_links_get_rel_and_keep_safe_urls():
@@ -129,12 +137,12 @@ def test_ordinary_markdown_renders():
     assert "<pre><code>x &lt; y\n</code></pre>" in html
 
 
-def test_tables_definition_lists_and_abbreviations_render():
+def test_tables_and_definition_lists_render():
     html = render_markdown("| Measure | Target |\n|:--|--:|\n| GAD-7 | < 10 |\n\n"
                            "CBT\n:   Cognitive behavioural therapy\n\n"
-                           "*[GAD]: Generalized anxiety disorder\n\nGAD plan")
-    assert "<table>" in html and "<th align=\"left\">Measure</th>" in html
-    assert "<td align=\"right\">&lt; 10</td>" in html
+                           '<abbr title="Generalized anxiety disorder">GAD</abbr> plan')
+    assert "<table>" in html and '<th align="left">Measure</th>' in html
+    assert '<td align="right">&lt; 10</td>' in html
     assert "<dl>\n<dt>CBT</dt>\n<dd>Cognitive behavioural therapy</dd>\n</dl>" in html
     assert '<abbr title="Generalized anxiety disorder">GAD</abbr>' in html
 
@@ -174,7 +182,7 @@ Screen for depression.
     assert "<h2>Problem</h2>\n<p>Worry <strong>most</strong> days.</p>" in html
     assert "<h3>Calm &lt;down&gt;</h3>" in html
     assert "<dt>Measure</dt><dd>GAD-7</dd>" in html
-    assert "<dt>Target</dt><dd>below <em>10</em></dd>" in html
+    assert "<dt>Target</dt><dd>below *10*</dd>" in html  # field values are plain text
     assert ('<h4>Objectives</h4>\n<ul>\n<li>Name <a href="https://example.org" '
             'rel="noopener noreferrer nofollow">triggers</a></li>\n</ul>') in html
     assert "<h4>Interventions</h4>\n<ul>\n<li>CBT</li>" in html
@@ -186,3 +194,76 @@ Screen for depression.
 
 def test_render_template_html_of_an_empty_template():
     assert render_template_html(Template(meta={"title": "T"})) == ""
+
+
+def test_no_state_carries_from_one_text_to_the_next():
+    assert "href" in render_markdown("[worksheet][w]\n\n[w]: https://example.org")
+    assert "href" not in render_markdown("[worksheet][w]")
+
+
+MARKDOWNISH = st.lists(st.sampled_from([
+    "x", " ", "\n", "\n\n", "{: onclick=x}", "{: #i .c hx-get=/x}", "<div>", "</div>", "[", "]",
+    "(", ")", "*", "_", "`", "```", ">", "- ", "1. ", "|", "|-|", ":", "    ", "#", "!", "&",
+    "&#", ";", "<a href=", '"', "'", "=", "<!--", "-->", "<![CDATA[", "\\", "{", "}", ": ",
+    "<http://x>", "javascript:", "data:", "[x]: y", "---", "<script>", "<img src=x onerror=y>",
+    "<svg onload=y>", "<iframe>", "%6A", "&#106;", "\t"]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(MARKDOWNISH)
+def test_any_markdown_renders_without_error_to_safe_html(text):
+    assert_safe_structure(render_markdown(text))
+
+
+@pytest.mark.parametrize("text", [
+    "<a " * 501,
+    "[(" * 400,
+    "\\" * 400,
+    "- x\n" * 501,
+    "x " * 40000,
+    " " * 81 + "x",
+    "> " * 20 + "x",
+    "1. " * 20 + "x",
+], ids=["tag-starts", "brackets", "backslashes", "lines", "size", "indent", "quote-nesting",
+        "list-nesting"])
+def test_costly_text_falls_back_to_escaped_plain_text(text):
+    assert rendering._too_costly(text)
+    assert render_markdown(text + "\n\n<b>") == rendering._plain_text_html(text + "\n\n<b>")
+    assert render_markdown("<b>x</b>") == "<p><b>x</b></p>"
+
+
+def test_ordinary_long_documents_are_not_costly():
+    paragraph = "A line with a [link](https://example.org) and **bold** text.\n" * 10
+    assert not rendering._too_costly("\n".join([paragraph] * 50))
+
+
+SIZE = rendering.MAX_MARKDOWN_CHARS
+
+
+@pytest.mark.parametrize("unit, separator", [
+    ("<a ", ""), ("<http://a ", ""), ("<![CDATA[", ""), ("[(", ""), ("[a](b)", "\n\n"),
+    ("&amp;", ""), ("\\", ""), ("_a", ""), ("*a **b ", ""), ("# a\n", "\n"), ("---\n", "\n"),
+    ("a\n: b\n", "\n"), ("```\n", "\n"), ("> ", "\n"), ("1. ", "\n"), ("x\n{: a=b}\n", "\n"),
+])
+def test_adversarial_markdown_renders_fast(unit, separator):
+    """The largest input of each shape that is still rendered as Markdown stays fast."""
+    block = unit * 20 + separator if separator else unit
+    count = SIZE // len(block)
+    while count > 1 and rendering._too_costly(block * count):
+        count = count * 9 // 10
+    started = time.perf_counter()
+    assert_safe_structure(render_markdown(block * count))
+    assert time.perf_counter() - started < CATASTROPHE_SECONDS
+
+
+def test_a_huge_template_renders_in_bounded_time():
+    goals = [Goal(title=f"G{i}", fields={"Measure": "*m*"}, objectives=["*a* [b](c)"] * 3,
+                  extra=[("Why", "**because** [x](https://example.org)")]) for i in range(2000)]
+    t = Template(meta={"title": "T"}, problem="p " * 20000, goals=goals,
+                 sections=[Section(f"S{i}", "*s*") for i in range(2000)])
+    started = time.perf_counter()
+    html = render_template_html(t)
+    assert time.perf_counter() - started < CATASTROPHE_SECONDS
+    assert_safe_structure(html)
+    assert html.count("<h3>") == 2000 and "<p>*s*</p>" in html  # past the budget: plain text
