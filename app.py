@@ -7,7 +7,7 @@ from flask import Flask
 
 from blueprints import web
 from core import accounts, migrations
-from core.db import db, make_database
+from core.db import close_pool, db, make_database
 from blueprints.extensions import csrf, htmx, limiter, login_manager
 
 
@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
     accounts.PASSWORD_METHOD["value"] = app.config["PASSWORD_METHOD"]
 
+    close_pool()
     db.initialize(make_database(app.config["DATABASE_URL"]))
     if app.config["AUTO_UPGRADE"]:
         with db.connection_context():

@@ -6,7 +6,7 @@ check first (a fresh install creates tables from today's models, so the column m
 from peewee import IntegerField
 
 from core import models as m
-from core.db import BaseModel, db, is_sqlite, utcnow
+from core.db import BaseModel, db, utcnow
 from core.search import create_search_index
 
 
@@ -68,4 +68,3 @@ def needs_upgrade() -> bool:
     return current_version() < LATEST
 
 
-__all__ = ["upgrade", "current_version", "needs_upgrade", "LATEST", "is_sqlite"]

@@ -14,7 +14,7 @@ import pytest
 
 from app import create_app
 from core import accounts
-from core.db import db
+from core.db import close_pool, db
 from core.models import Client, Practice
 
 PASSWORD = "correct horse battery staple"
@@ -81,8 +81,7 @@ def app(database_url, tmp_path):
     application = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
     application.instance_path = str(tmp_path / "instance")
     yield application
-    if not db.is_closed():
-        db.close()
+    close_pool()
 
 
 @pytest.fixture
