@@ -36,8 +36,9 @@ def make_database(url: str):
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         # WAL lets readers run beside a writer; BEGIN IMMEDIATE takes the write lock up front,
         # so a read-then-write transaction never deadlocks into "database is locked".
+        # A pooled connection may serve another thread later, one thread at a time.
         return PooledSqliteDatabase(
-            path, lock_type="IMMEDIATE", timeout=15, **POOL,
+            path, lock_type="IMMEDIATE", timeout=15, check_same_thread=False, **POOL,
             pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 15000,
                      "synchronous": "normal", "cache_size": -16000})
     if url.startswith(("postgres://", "postgresql://")):

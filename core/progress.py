@@ -73,11 +73,19 @@ def carry_forward(client: Client, editing: int | None = None) -> CarryForward:
         for row in (Objective.select().where(Objective.goal.in_(ids) & Objective.deleted_at.is_null())
                     .order_by(Objective.position, Objective.id)):
             objectives.setdefault(row.goal_id, []).append(row)
-    stale = goals_without_progress(Client.id == client.id, minimum=1)
+    note_times = [created for note_id, created in
+                  SessionNote.select(SessionNote.id, SessionNote.created_at)
+                  .where(SessionNote.client == client.id).tuples() if note_id != editing]
+
+    def notes_since(goal):
+        entry = entries.get(goal.id)
+        since = entry.note.created_at if entry else goal.plan.created_at
+        return sum(1 for created in note_times if created > since)
+
     previous = last_note(client.id, editing)
     return CarryForward(
-        goals=[CarriedGoal(g, entries.get(g.id), objectives.get(g.id, []),
-                           stale.get(g.id, (None, 0))[1]) for g in goals],
+        goals=[CarriedGoal(g, entries.get(g.id), objectives.get(g.id, []), notes_since(g))
+               for g in goals],
         homework=homework_since(client.id, previous.created_at if previous else None),
         last_note=previous, scores=latest_scores(client.id))
 
