@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 from flask import (current_app, jsonify, make_response, redirect, render_template, request,
                    session, url_for)
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from blueprints.extensions import login_manager
@@ -179,6 +180,14 @@ def init_app(app):
     _template_helpers(app)
 
 
+def _csrf_field():
+    """The hidden CSRF input for plain forms. An htmx fragment leaves it out: it only ever lives
+    in a page where htmx runs, and htmx sends the token in its header (hx-headers on body)."""
+    if wants_fragment():
+        return ""
+    return Markup('<input type="hidden" name="csrf_token" value="%s">') % generate_csrf()
+
+
 def _template_helpers(app):
     # Fragments travel on every swap: keep template whitespace out of them.
     app.jinja_env.trim_blocks = True
@@ -187,6 +196,7 @@ def _template_helpers(app):
     @app.context_processor
     def _helpers():
         return {"wants_fragment": wants_fragment, "today_iso": lambda: dt.date.today().isoformat(),
+                "csrf_field": _csrf_field,
                 "has_endpoint": lambda name: name in app.view_functions}
 
     @app.template_filter("date")
