@@ -1,7 +1,8 @@
 """Full-text index over the template library: SQLite FTS5, or a tsvector + GIN on PostgreSQL.
 
 Queries are built from words only (no user-supplied operators); every word is a prefix match,
-so the search works as the clinician types.
+so the search works as the clinician types. SQLite keeps prefix indexes for the first 1-3
+letters, so the first keystrokes of a search do not walk every term of the vocabulary.
 """
 import re
 
@@ -17,7 +18,7 @@ def create_search_index():
     if is_sqlite():
         db.execute_sql(
             "CREATE VIRTUAL TABLE IF NOT EXISTS template_fts USING fts5("
-            "title, tags, body, tokenize='unicode61 remove_diacritics 2')")
+            "title, tags, body, tokenize='unicode61 remove_diacritics 2', prefix='1 2 3')")
     else:
         db.execute_sql("ALTER TABLE template ADD COLUMN IF NOT EXISTS search_vector tsvector")
         db.execute_sql("CREATE INDEX IF NOT EXISTS template_search_idx ON template "
@@ -42,13 +43,20 @@ def search_terms(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text or "")][:MAX_TERMS]
 
 
-def matching_ids_sql(text: str):
-    """A SQL fragment `template.id IN (...)` for the words of `text`, or None for no words."""
+def matching_ids_sql(text: str, ordered_scan: bool = False):
+    """A SQL fragment `template.id IN (...)` for the words of `text`, or None for no words.
+
+    ordered_scan=True suits a query that sorts by an indexed column with a LIMIT (the library
+    page): SQLite then walks that index and probes the matches, stopping after one page, instead
+    of fetching every match (thousands for the first letters typed) and sorting them all.
+    """
     terms = search_terms(text)
     if not terms:
         return None
     if is_sqlite():
         query = " ".join('"%s"*' % t.replace('"', "") for t in terms)
-        return SQL("t1.id IN (SELECT rowid FROM template_fts WHERE template_fts MATCH ?)", (query,))
+        column = "+t1.id" if ordered_scan else "t1.id"
+        return SQL(column + " IN (SELECT rowid FROM template_fts WHERE template_fts MATCH ?)",
+                   (query,))
     query = " & ".join("%s:*" % t.replace("'", "").replace("\\", "") for t in terms)
     return SQL("t1.search_vector @@ to_tsquery('simple', %s)", (query,))
