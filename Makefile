@@ -25,7 +25,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The benchmark (not part of `make test`): SQLite, plus PostgreSQL when DATABASE_URL names one.
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { echo "== installing Debian's wrk for the benchmark"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run
 
 clean:

@@ -1,0 +1,1 @@
+"""The benchmark (`make bench`): seed a practice-sized dataset, serve it with gunicorn, load it."""
