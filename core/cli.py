@@ -114,7 +114,7 @@ def _practice_named(name):
               help="Default: private with --owner, practice with --practice, else public.")
 def library_import(paths, owner_email, practice_name, visibility):
     """Import .md files, folders of them and .zip archives: all, or nothing if any is bad."""
-    from core.library_io import check_uploads, import_templates, read_paths
+    from core.library_io import check_uploads, read_paths, store_checked
     from core.models import User
     with db.connection_context():
         user = practice = None
@@ -129,14 +129,13 @@ def library_import(paths, owner_email, practice_name, visibility):
         if visibility == "private" and user is None:
             click.echo("Error: a private template needs an owner (--owner EMAIL).", err=True)
             sys.exit(1)
-        report = check_uploads(read_paths(paths))
+        report = check_uploads(read_paths(paths), max_files=None)
         if report.errors:
             _fail_with(report.errors)
         if not report.items:
             click.echo("Error: no template file (.md) found; nothing was imported.", err=True)
             sys.exit(1)
-        created = import_templates(user, [(i.name, i.parsed.source) for i in report.items],
-                                   visibility, practice)
+        created = store_checked(user, report, visibility, practice)
     for name in report.skipped:
         click.echo(f"Skipped {name}")
     plural = "s" if len(created) != 1 else ""

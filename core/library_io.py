@@ -18,7 +18,7 @@ from peewee import JOIN
 from core import audit
 from core.access import template_scope
 from core.db import db
-from core.library import Parsed, insert_template, parse_source
+from core.library import Parsed, insert_templates, parse_source
 from core.models import Practice, Template, TemplateVersion
 from core.template_format import MAX_BYTES, FormatError, TemplateFormatError
 
@@ -112,7 +112,8 @@ def _expand_zip(name: str, data: bytes, report: ImportReport, files: list):
         files.append((label, content))
 
 
-def gather(uploads: list[tuple[str, bytes]], report: ImportReport) -> list[tuple[str, bytes]]:
+def gather(uploads: list[tuple[str, bytes]], report: ImportReport,
+           max_files: int | None = MAX_FILES) -> list[tuple[str, bytes]]:
     """(name, bytes) of every template file in `uploads`, .zip archives expanded."""
     files: list[tuple[str, bytes]] = []
     for name, data in uploads:
@@ -123,8 +124,8 @@ def gather(uploads: list[tuple[str, bytes]], report: ImportReport) -> list[tuple
             files.append((name, data))
         else:
             report.error(name, "is not a .md file or a .zip of them")
-    if len(files) > MAX_FILES:
-        report.error("import", f"{len(files)} template files; the limit is {MAX_FILES} at once")
+    if max_files is not None and len(files) > max_files:
+        report.error("import", f"{len(files)} template files; the limit is {max_files} at once")
         return []
     return files
 
@@ -143,9 +144,11 @@ def check_files(files: list[tuple[str, bytes | str]],
     return report
 
 
-def check_uploads(uploads: list[tuple[str, bytes]]) -> ImportReport:
+def check_uploads(uploads: list[tuple[str, bytes]],
+                  max_files: int | None = MAX_FILES) -> ImportReport:
+    """`max_files` bounds a web upload; the command line passes None (its files are local)."""
     report = ImportReport()
-    return check_files(gather(uploads, report), report)
+    return check_files(gather(uploads, report, max_files), report)
 
 
 def read_paths(paths) -> list[tuple[str, bytes]]:
@@ -169,16 +172,19 @@ def import_templates(user, files: list[tuple[str, bytes | str]], visibility: str
     `user` None (the command line) makes templates without an owner: public, or shared with
     `practice` when one is given (its admins can then edit them).
     """
-    report = check_files(files)
+    return store_checked(user, check_files(files), visibility, practice)
+
+
+def store_checked(user, report: ImportReport, visibility: str = "private",
+                  practice: Practice | None = None) -> list[Template]:
+    """Store the templates of a report this process just checked (the CLI parses once)."""
     if report.errors:
         raise TemplateFormatError(report.errors)
     if not report.items:
         raise TemplateFormatError([FormatError("import", 0, "there is no template to import")])
-    created = []
     with db.atomic():
-        for item in report.items:
-            created.append(insert_template(user, item.parsed, visibility,
-                                           practice_id=practice.id if practice else None))
+        created = insert_templates(user, [item.parsed for item in report.items], visibility,
+                                   practice_id=practice.id if practice else None)
         audit.record("template.import", user,
                      practice=practice.id if practice else None, target_type="template",
                      detail=f"{len(created)} templates, {visibility}")

@@ -4,6 +4,7 @@ Python-Markdown passes raw HTML through and attr_list lets authors set any attri
 output is only trusted after nh3 (ammonia) has applied the allow-lists below.
 """
 import re
+import threading
 from html import escape
 from urllib.parse import unquote
 
@@ -73,12 +74,62 @@ def render_markdown(text: str) -> str:
         return ""
     if _too_costly(text):
         return _plain_text_html(text)
-    try:  # a fresh converter each time: a reused one carries state between texts
-        html = markdown.markdown(text, extensions=_EXTENSIONS, output_format="html",
-                                 extension_configs=_EXTENSION_CONFIGS)
+    plain = plain_paragraphs_html(text)
+    if plain is not None:
+        return plain
+    converter = _converter()
+    try:
+        html = converter.reset().convert(text)
     except (RecursionError, ValueError):  # Python-Markdown fails on some odd input
+        _local.converter = None  # never reuse a converter left mid-way by a failure
         return _plain_text_html(text)
     return _cleaner.clean(html)
+
+
+_local = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    """One converter per thread, reset before each text: building one (its extensions, patterns)
+    cost more than converting a typical list, and an import renders dozens per template."""
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = markdown.Markdown(
+            extensions=_EXTENSIONS, output_format="html", extension_configs=_EXTENSION_CONFIGS)
+    return converter
+
+
+# Characters and line starts that mean something to Markdown; a list item without any of them
+# renders to exactly its escaped text, so it can skip the (slow) converter.
+_MARKUP_CHARS = re.compile(r"[*_`\[\]!<>&\\#|~{}:=]|  ")
+_BLOCK_START = re.compile(r"\s*(?:\d+[.)]|[-+*>])(?:\s|$)")
+
+
+def plain_list_html(items: list[str]) -> str | None:
+    """The HTML Python-Markdown gives for a list of plain-text items, or None when any item
+    holds markup (then the caller renders it through render_markdown)."""
+    for item in items:
+        if not item.strip() or "\n" in item or _MARKUP_CHARS.search(item) or _BLOCK_START.match(item):
+            return None
+    return "<ul>\n" + "\n".join(f"<li>{escape(item.strip(), quote=False)}</li>" for item in items) + "\n</ul>"
+
+
+_SETEXT_OR_RULE = re.compile(r"\s*-+\s*$")
+
+
+def plain_paragraphs_html(text: str) -> str | None:
+    """What Python-Markdown makes of text with no markup at all (paragraphs of plain lines), or
+    None when anything in it could be markup."""
+    if _MARKUP_CHARS.search(text) or "\t" in text or "\r" in text:
+        return None
+    blocks = []
+    for block in _BLANK_LINE.split(text.strip()):
+        lines = block.split("\n")
+        for line in lines:
+            if line != line.lstrip() or _BLOCK_START.match(line) or _SETEXT_OR_RULE.match(line):
+                return None
+        blocks.append("<p>" + escape("\n".join(line.rstrip() for line in lines), quote=False) + "</p>")
+    return "\n".join(blocks)
 
 
 def render_template_html(t: Template) -> str:
@@ -104,8 +155,11 @@ def render_template_html(t: Template) -> str:
                                for key, value in goal.fields.items()] + ["</dl>"]
         for kind in LIST_KINDS:
             if getattr(goal, kind):
-                items = "\n".join(f"- {item}" for item in getattr(goal, kind))
-                out += [f"<h4>{kind.capitalize()}</h4>", render(items)]
+                items = getattr(goal, kind)
+                html = plain_list_html(items)
+                if html is None:
+                    html = render("\n".join(f"- {item}" for item in items))
+                out += [f"<h4>{kind.capitalize()}</h4>", html]
         for heading, text in goal.extra:
             out += [f"<h4>{escape(heading)}</h4>", render(text)]
         out.append("</section>")

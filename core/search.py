@@ -25,10 +25,12 @@ def create_search_index():
                        "USING GIN (search_vector)")
 
 
-def index_template(template_id: int, title: str, tags: str, body: str):
-    """(Re)write one template's entry; call inside the transaction that saves it."""
+def index_template(template_id: int, title: str, tags: str, body: str, fresh: bool = False):
+    """(Re)write one template's entry; call inside the transaction that saves it.
+    `fresh`: the template is new, so there is no old entry to delete."""
     if is_sqlite():
-        db.execute_sql("DELETE FROM template_fts WHERE rowid = ?", (template_id,))
+        if not fresh:
+            db.execute_sql("DELETE FROM template_fts WHERE rowid = ?", (template_id,))
         db.execute_sql("INSERT INTO template_fts (rowid, title, tags, body) VALUES (?, ?, ?, ?)",
                        (template_id, title, tags, body))
     else:
@@ -37,6 +39,22 @@ def index_template(template_id: int, title: str, tags: str, body: str):
             "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B')"
             " || setweight(to_tsvector('simple', %s), 'C') WHERE id = %s",
             (title, tags, body, template_id))
+
+
+def index_templates(rows: list[tuple[int, str, str, str]]):
+    """Index new templates in one batch: rows of (id, title, tags, body)."""
+    if not rows:
+        return
+    cursor = db.cursor()
+    if is_sqlite():
+        cursor.executemany("INSERT INTO template_fts (rowid, title, tags, body) VALUES (?, ?, ?, ?)",
+                           rows)
+    else:
+        cursor.executemany(
+            "UPDATE template SET search_vector = "
+            "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B')"
+            " || setweight(to_tsvector('simple', %s), 'C') WHERE id = %s",
+            [(title, tags, body, template_id) for template_id, title, tags, body in rows])
 
 
 def search_terms(text: str) -> list[str]:

@@ -267,3 +267,49 @@ def test_a_huge_template_renders_in_bounded_time():
     assert time.perf_counter() - started < CATASTROPHE_SECONDS
     assert_safe_structure(html)
     assert html.count("<h3>") == 2000 and "<p>*s*</p>" in html  # past the budget: plain text
+
+
+def test_nothing_carries_over_between_texts():
+    """The converter is reused per thread: a reference defined in one text must not resolve in
+    the next, and a failure must not leave a broken converter behind."""
+    render_markdown("[a]: https://first.example/\n\nsee [a]")
+    assert "first.example" not in render_markdown("see [this][a]")
+    render_markdown("[" * 40 + "x" + "]" * 40)
+    assert render_markdown("**still fine**") == "<p><strong>still fine</strong></p>"
+
+
+@pytest.mark.parametrize("items", [
+    ["Keep a daily worry log for one week", "Call an old friend (or text them) this week"],
+    ["Walk 10 minutes after lunch on 3 days", "Rate mood 0-10 each evening; note what you did"],
+    ["Résumé écrit, 5 % plus tôt", "Say \"no\" once, then notice how it feels / what happened"],
+])
+def test_plain_list_fast_path_matches_markdown(items):
+    from core.rendering import plain_list_html
+    assert plain_list_html(items) == render_markdown("\n".join(f"- {i}" for i in items))
+
+
+@pytest.mark.parametrize("item", ["*bold*", "a_b_c", "see [x](javascript:alert(1))", "<b>x</b>",
+                                  "1. nested", "- nested", "# heading", "a & b", "a: b",
+                                  "{: onclick=x}", "`code`", "> quote", "x | y"])
+def test_plain_list_fast_path_declines_markup(item):
+    from core.rendering import plain_list_html
+    assert plain_list_html(["plain", item]) is None
+
+
+@pytest.mark.parametrize("text", [
+    "One plain paragraph.", "Two lines\nin one paragraph.", "First paragraph.\n\nSecond, with 5 % and (brackets).",
+    "Quotes \"like this\" and it's fine / really?",
+] + [parse_template(p.read_bytes()).problem for p in sorted(
+    (__import__("pathlib").Path(__file__).resolve().parent.parent / "template_library").glob("*.md"))])
+def test_plain_paragraph_fast_path_matches_markdown(text):
+    from core.rendering import _converter, _cleaner, plain_paragraphs_html
+    fast = plain_paragraphs_html(text)
+    if fast is not None:
+        assert fast == _cleaner.clean(_converter().reset().convert(text))
+
+
+@pytest.mark.parametrize("text", ["Title\n---", "Title\n===", "    code", "a  \nb", "- item", "1) item",
+                                  "<i>x</i>", "a *b*", "> q", "x\n\n  indented"])
+def test_plain_paragraph_fast_path_declines_markup(text):
+    from core.rendering import plain_paragraphs_html
+    assert plain_paragraphs_html(text) is None
