@@ -5,7 +5,7 @@ client of their practice; nobody sees another practice. A record outside scope i
 exactly like a record that does not exist.
 """
 from core import audit
-from core.models import CareTeamMember, Client
+from core.models import CareTeamMember, Client, User
 
 
 class NotFound(LookupError):
@@ -41,7 +41,9 @@ def denied(user, target_type: str, target_id) -> NotFound:
 
 
 def get_client(user, client_id: int) -> Client:
-    client = Client.select().where((Client.id == client_id) & client_scope(user)).first()
+    """The client with their primary clinician (shown on every client page), within scope."""
+    client = (Client.select(Client, User).join(User, on=(Client.primary_clinician == User.id))
+              .where((Client.id == client_id) & client_scope(user)).first())
     if client is None:
         raise denied(user, "client", client_id)
     return client

@@ -291,8 +291,9 @@ def active_plan_count(client_ids) -> dict[int, int]:
 
 # --- choosing a template ----------------------------------------------------------------------
 
-def suggest_templates(user, problem: str, q: str = "", limit: int = 12):
-    """Templates for the client's presenting problem first, then the rest of the visible library."""
+def suggest_templates(user, problem: str, q: str = "", limit: int = 12, others: bool = True):
+    """Templates for the client's presenting problem first, then (`others`) the rest of the
+    visible library."""
     from peewee import Case
 
     from core.access import template_scope
@@ -306,11 +307,13 @@ def suggest_templates(user, problem: str, q: str = "", limit: int = 12):
         exact_first = Case(None, [(fn.LOWER(Template.problem) == problem, 0)], 1)
         matches = list(base.where(cond | words if words is not None else cond)
                        .order_by(exact_first, Template.uses.desc(), Template.id).limit(limit))
-    others = base.where(Template.id.not_in([t.id for t in matches] or [0]))
+    if not others:
+        return matches, []
+    rest = base.where(Template.id.not_in([t.id for t in matches] or [0]))
     words = matching_ids_sql(q)
     if words is not None:
-        others = others.where(words)
-    return matches, list(others.order_by(Template.uses.desc(), Template.title).limit(limit))
+        rest = rest.where(words)
+    return matches, list(rest.order_by(Template.uses.desc(), Template.title).limit(limit))
 
 
 def current_version_of(template: Template, number: int | None = None) -> TemplateVersion:

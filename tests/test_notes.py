@@ -259,7 +259,8 @@ def test_goals_without_progress_are_flagged_on_client_page_and_dashboard(world, 
     assert "Sleep through the night" not in as_user(world.clin_a2).get("/").get_data(as_text=True)
     with in_db():
         flags = progress.goals_without_progress(Client.id == client.id)
-        assert list(flags) == [sleep.id] and flags[sleep.id][1] == 2
+        assert list(flags) == [sleep.id] and flags[sleep.id].notes_since == 2
+        assert progress.stale_goals_of_client(Client.get_by_id(client.id)) == list(flags.values())
 
 
 def _new_note_queries(c, client):

@@ -442,3 +442,25 @@ def test_save_plan_as_template_leaves_client_details_out(world, plan_id, as_user
         saved = TemplateVersion.get(TemplateVersion.template == template.id).source
         assert "Ada" not in saved and "Lovelace" not in saved and "once a month" not in saved
     assert as_user(world.clin_b).get(f"/plans/{plan_id}/save-as-template").status_code == 404
+
+
+def test_client_page_query_count_is_fixed(world, depression, as_user):
+    """The client page gathers every area's section in at most 10 queries, with or without a
+    plan, whatever the size of the plan."""
+    c = as_user(world.clin_a1)
+    counts = []
+    for step in ("no plan", "plan", "bigger plan"):
+        if step == "plan":
+            start_plan(c, world.client_a1, depression)
+        elif step == "bigger plan":
+            _add_goals(first_goal_plan(world.client_a1), 10)
+        c.get(f"/clients/{world.client_a1.id}")
+        with count_queries() as counter:
+            assert c.get(f"/clients/{world.client_a1.id}").status_code == 200
+        counts.append(counter.count)
+    assert max(counts) <= 10 and counts[1] == counts[2], counts
+
+
+def first_goal_plan(client):
+    with in_db():
+        return Plan.get(Plan.client == client.id).id

@@ -27,7 +27,8 @@ def _client_plans_section(user, client):
     client_plans = list(plans.plans_for_client(client))
     suggestions = []
     if not any(p.status == "active" for p in client_plans):
-        suggestions = plans.suggest_templates(user, client.presenting_problem, limit=3)[0]
+        suggestions = plans.suggest_templates(user, client.presenting_problem, limit=3,
+                                              others=False)[0]
     return {"client_plans": client_plans, "plan_suggestions": suggestions}
 
 

@@ -21,7 +21,7 @@ def plan_url(plan) -> str:
 def client_section(user, client) -> dict:
     scores = measures.latest_scores(client.id)
     return {"session_notes": notes.notes_of(client.id, limit=5),
-            "stale_goals": list(progress.goals_without_progress(Client.id == client.id).values()),
+            "stale_goals": progress.stale_goals_of_client(client),
             "client_homework": homework.homework_of(client.id),
             "latest_scores": sorted(scores.values(), key=lambda s: s.instrument),
             "band_label": measures.band_label,
