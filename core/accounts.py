@@ -113,15 +113,22 @@ def load_session_user(token: str | None, user_id, idle: dt.timedelta) -> User | 
            .join(User)
            .where((UserSession.token == token) & (UserSession.user == int(user_id)))
            .first())
-    if row is None or not row.user.active:
+    if row is None or not row.user.active or not keep_alive(UserSession, row, idle):
         return None
+    return row.user
+
+
+def keep_alive(model, row, idle: dt.timedelta) -> bool:
+    """False, and the session row deleted, when it sat idle longer than `idle`; otherwise True,
+    with last_seen touched at most once a minute (not a write on every request).
+    Shared by member sessions and client-portal sessions."""
     now = utcnow()
     if now - row.last_seen > idle:
-        end_session(token)
-        return None
+        model.delete().where(model.id == row.id).execute()
+        return False
     if now - row.last_seen > _TOUCH_EVERY:
-        UserSession.update(last_seen=now).where(UserSession.id == row.id).execute()
-    return row.user
+        model.update(last_seen=now).where(model.id == row.id).execute()
+    return True
 
 
 # --- members ----------------------------------------------------------------------------------

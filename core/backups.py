@@ -21,13 +21,7 @@ def _sqlite_path(url: str) -> str | None:
 def backup(url: str, target: str):
     path = _sqlite_path(url)
     if path:
-        source = sqlite3.connect(path)
-        dest = sqlite3.connect(target)
-        try:
-            source.backup(dest)
-        finally:
-            dest.close()
-            source.close()
+        _copy_sqlite(sqlite3.connect(path), target)
         return
     _run(["pg_dump", "--format=custom", "--no-owner", "--file", target, _pg(url)])
 
@@ -42,15 +36,20 @@ def restore(url: str, source_file: str):
             raise BackupError(f"{source_file} is not a Stepwise SQLite backup ({exc})") from exc
         if not db.is_closed():
             db.close()
-        dest = sqlite3.connect(path)
-        try:
-            source.backup(dest)
-        finally:
-            dest.close()
-            source.close()
+        _copy_sqlite(source, path)
         return
     _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
           "--dbname", _pg(url), source_file])
+
+
+def _copy_sqlite(source: sqlite3.Connection, target_path: str):
+    """SQLite's online backup from an open connection into the file at target_path."""
+    dest = sqlite3.connect(target_path)
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
 
 
 def _pg(url: str) -> str:

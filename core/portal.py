@@ -7,7 +7,7 @@ import secrets
 from werkzeug.security import check_password_hash
 
 from core import audit
-from core.accounts import hash_password, normalize_email, password_problem
+from core.accounts import hash_password, keep_alive, normalize_email, password_problem
 from core.db import db, utcnow
 from core.homework import record_client_answer
 from core.measures import latest_scores, target_status
@@ -15,7 +15,6 @@ from core.models import (Client, Goal, Homework, Objective, Plan, PortalAccount,
                          PortalSession, ProgressEntry, SessionNote)
 
 INVITATION_DAYS = 7
-_TOUCH_EVERY = dt.timedelta(seconds=60)
 _DUMMY = {}
 PLAIN_STATUS = {"not started": "Not started yet", "in progress": "Working on it",
                 "achieved": "Achieved", "revised": "Updated together",
@@ -158,14 +157,8 @@ def load_account(token: str | None, idle: dt.timedelta) -> PortalAccount | None:
         return None
     row = (PortalSession.select(PortalSession, PortalAccount, Client)
            .join(PortalAccount).join(Client).where(PortalSession.token == token).first())
-    if row is None or not row.account.active:
+    if row is None or not row.account.active or not keep_alive(PortalSession, row, idle):
         return None
-    now = utcnow()
-    if now - row.last_seen > idle:
-        end_session(token)
-        return None
-    if now - row.last_seen > _TOUCH_EVERY:
-        PortalSession.update(last_seen=now).where(PortalSession.id == row.id).execute()
     return row.account
 
 
