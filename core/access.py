@@ -5,6 +5,7 @@ client of their practice; nobody sees another practice. A record outside scope i
 exactly like a record that does not exist.
 """
 from core import audit
+from core.prepared import Prepared
 from core.models import CareTeamMember, Client, User
 
 
@@ -42,16 +43,50 @@ def denied(user, target_type: str, target_id) -> NotFound:
 
 def get_client(user, client_id: int) -> Client:
     """The client with their primary clinician (shown on every client page), within scope."""
-    client = (Client.select(Client, User).join(User, on=(Client.primary_clinician == User.id))
-              .where((Client.id == client_id) & client_scope(user)).first())
-    if client is None:
-        raise denied(user, "client", client_id)
-    return client
+    return lookup("client", lambda client_id: (
+        Client.select(Client, User).join(User, on=(Client.primary_clinician == User.id))
+        .where(Client.id == client_id)), user, "client", client_id)
 
 
 def scoped(query, user, target_type: str, target_id: int):
     """First row of `query` (already joined to Client) within `user`'s scope, else NotFound."""
     row = query.where(client_scope(user)).first()
+    if row is None:
+        raise denied(user, target_type, target_id)
+    return row
+
+
+class _ScopeOf:
+    """Stands in for a user while a scoped lookup is compiled."""
+
+    def __init__(self, practice_id, user_id, is_admin):
+        self.practice_id, self.id, self.is_admin = practice_id, user_id, is_admin
+
+
+_LOOKUPS: dict = {}
+
+
+def lookup(name: str, build, user, target_type: str, target_id: int):
+    """scoped(build(target_id), ...) for the hot paths, compiled once per name and role.
+
+    `build(record_id)` returns the query joined to Client (no scope); the client scope is added
+    here, so every lookup is still scoped in this one place.
+    """
+    if not isinstance(target_id, int) or isinstance(target_id, bool):
+        raise denied(user, target_type, target_id)
+    prepared = _LOOKUPS.get((name, user.is_admin))
+    if prepared is None:
+        if user.is_admin:
+            def compiled(record_id, practice_id):
+                scope = client_scope(_ScopeOf(practice_id, None, True))
+                return build(record_id).where(scope).limit(1)
+        else:
+            def compiled(record_id, practice_id, user_id):
+                scope = client_scope(_ScopeOf(practice_id, user_id, False))
+                return build(record_id).where(scope).limit(1)
+        prepared = _LOOKUPS[(name, user.is_admin)] = Prepared(compiled)
+    args = (target_id, user.practice_id) + (() if user.is_admin else (user.id,))
+    row = prepared.first(name, *args)
     if row is None:
         raise denied(user, target_type, target_id)
     return row

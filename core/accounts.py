@@ -6,6 +6,7 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import audit
+from core.prepared import Prepared
 from core.db import db, utcnow
 from core.models import Invitation, Practice, User, UserSession
 
@@ -105,14 +106,17 @@ def end_session(token: str | None):
         UserSession.delete().where(UserSession.token == token).execute()
 
 
+# Runs on every request: compiled once (see core/prepared.py).
+_SESSION_USER = Prepared(lambda token, user_id: (
+    UserSession.select(UserSession, User).join(User)
+    .where((UserSession.token == token) & (UserSession.user == user_id)).limit(1)))
+
+
 def load_session_user(token: str | None, user_id, idle: dt.timedelta) -> User | None:
     """The active user of a live session, or None. An idle session is deleted on sight."""
     if not token or not str(user_id).isdigit():
         return None
-    row = (UserSession.select(UserSession, User)
-           .join(User)
-           .where((UserSession.token == token) & (UserSession.user == int(user_id)))
-           .first())
+    row = _SESSION_USER.first("session", token, int(user_id))
     if row is None or not row.user.active or not keep_alive(UserSession, row, idle):
         return None
     return row.user

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from peewee import fn
 
 from core import audit
-from core.access import scoped
+from core.access import lookup
 from core.db import db, utcnow
 from core.models import (GOAL_STATUSES, OBJECTIVE_STATUSES, Client, Goal, Intervention, Objective,
                          Plan)
@@ -25,20 +25,22 @@ _VAGUE = re.compile(r"^(feel|be|get|do|improve|cope|work on|deal with)\b.{0,20}$
 # --- lookups ----------------------------------------------------------------------------------
 
 def get_goal(user, goal_id: int, include_removed: bool = False) -> Goal:
-    query = (Goal.select(Goal, Plan, Client).join(Plan).join(Client)
-             .where((Goal.id == goal_id) & Plan.deleted_at.is_null()))
-    if not include_removed:
-        query = query.where(Goal.deleted_at.is_null())
-    return scoped(query, user, "goal", goal_id)
+    def build(record_id):
+        query = (Goal.select(Goal, Plan, Client).join(Plan).join(Client)
+                 .where((Goal.id == record_id) & Plan.deleted_at.is_null()))
+        return query if include_removed else query.where(Goal.deleted_at.is_null())
+    return lookup(f"goal:{include_removed}", build, user, "goal", goal_id)
 
 
 def get_item(user, kind: str, item_id: int, include_removed: bool = False):
     model = ITEM_MODELS[kind]
-    query = (model.select(model, Goal, Plan, Client).join(Goal).join(Plan).join(Client)
-             .where((model.id == item_id) & Goal.deleted_at.is_null() & Plan.deleted_at.is_null()))
-    if not include_removed:
-        query = query.where(model.deleted_at.is_null())
-    return scoped(query, user, ITEM_NAMES[kind], item_id)
+
+    def build(record_id):
+        query = (model.select(model, Goal, Plan, Client).join(Goal).join(Plan).join(Client)
+                 .where((model.id == record_id) & Goal.deleted_at.is_null()
+                        & Plan.deleted_at.is_null()))
+        return query if include_removed else query.where(model.deleted_at.is_null())
+    return lookup(f"{kind}:{include_removed}", build, user, ITEM_NAMES[kind], item_id)
 
 
 def load_parts(goal: Goal) -> Goal:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN, fn
 
 from core import audit
-from core.access import scoped
+from core.access import lookup
 from core.db import db, utcnow
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
                          Intervention, Objective, Plan, Revision, Template, TemplateVersion, User)
@@ -62,8 +62,8 @@ def plans_query():
 
 
 def get_plan(user, plan_id: int) -> Plan:
-    query = plans_query().where((Plan.id == plan_id) & Plan.deleted_at.is_null())
-    return scoped(query, user, "plan", plan_id)
+    return lookup("plan", lambda record_id: plans_query().where(
+        (Plan.id == record_id) & Plan.deleted_at.is_null()), user, "plan", plan_id)
 
 
 def plans_for_client(client: Client):
