@@ -75,10 +75,14 @@ class Caseloads:
         return out
 
     def saves(self, versions: dict, thread: int, threads: int) -> list[tuple]:
-        """("P", ...) lines for this thread's share of every goal."""
-        out = []
+        """("P", ...) lines for this thread's share of every goal. A goal of a client on two
+        signed-in clinicians' caseloads (care teams) is saved by the first one only: two local
+        version counters for one goal would make real 409 conflicts."""
+        out, seen = [], set()
         for key, goals in self.goals.items():
-            for goal in goals[thread::threads]:
+            mine = [g for g in goals if g.id not in seen]
+            seen.update(g.id for g in goals)
+            for goal in mine[thread::threads]:
                 out.append(("P", key, str(goal.id), str(versions[goal.id]), f"/goals/{goal.id}",
                             goal_form_body(goal)))
         return out
