@@ -32,6 +32,8 @@ def database_json(m: dict) -> dict:
         r = m["scenarios"].get(name, {})
         keys = ("rps", "ratio", "p50_ms", "p95_ms", "p99_ms", "errors")
         scenarios[name] = {k: r.get(k) for k in keys}
+        if r.get("error_kinds"):
+            scenarios[name]["error_kinds"] = r["error_kinds"]
     inproc = m["inproc"]
     queries = {p: inproc["queries"][p] if _ok(inproc["status"][p]) else None for p in PAGES}
     fragments = {("goal_card_after_save" if k == "goal_save" else k):

@@ -41,7 +41,11 @@ def wrk(url: str, prefix: pathlib.Path) -> dict:
               + raw["write_errors"] + raw["timeouts"])
     return {"rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
             "p50_ms": round(raw["p50_us"] / 1000, 2), "p95_ms": round(raw["p95_us"] / 1000, 2),
-            "p99_ms": round(raw["p99_us"] / 1000, 2), "errors": errors, "raw": raw}
+            "p99_ms": round(raw["p99_us"] / 1000, 2), "errors": errors, "raw": raw,
+            # Which kind of error, so a non-zero count can be told apart: a 4xx/5xx answer
+            # (status) or a socket problem (gunicorn's sync workers close every connection).
+            "error_kinds": {k: raw[k] for k in ("status_errors", "connect_errors", "read_errors",
+                                                "write_errors", "timeouts") if raw[k]}}
 
 
 def write_lines(prefix: pathlib.Path, sessions: dict, per_thread: list[list[tuple]]):

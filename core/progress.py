@@ -54,13 +54,6 @@ def last_entries(goal_ids, exclude_note: int | None = None) -> dict[int, Progres
             .where(ProgressEntry.id.in_(latest))}
 
 
-def last_note(client_id: int, exclude_note: int | None = None) -> SessionNote | None:
-    query = SessionNote.select().where(SessionNote.client == client_id)
-    if exclude_note:
-        query = query.where(SessionNote.id != exclude_note)
-    return query.order_by(SessionNote.date.desc(), SessionNote.created_at.desc()).first()
-
-
 def carry_forward(client: Client, editing: int | None = None) -> CarryForward:
     """What a new note opens with: the active goals, each with its last progress entry and its
     objectives, the homework since the last note, and the latest scores. Fixed query count.
@@ -73,16 +66,17 @@ def carry_forward(client: Client, editing: int | None = None) -> CarryForward:
         for row in (Objective.select().where(Objective.goal.in_(ids) & Objective.deleted_at.is_null())
                     .order_by(Objective.position, Objective.id)):
             objectives.setdefault(row.goal_id, []).append(row)
-    note_times = [created for note_id, created in
-                  SessionNote.select(SessionNote.id, SessionNote.created_at)
-                  .where(SessionNote.client == client.id).tuples() if note_id != editing]
+    # One query for the client's notes serves both the "notes since" counts and the last note.
+    notes = [n for n in SessionNote.select(SessionNote.id, SessionNote.date, SessionNote.created_at)
+             .where(SessionNote.client == client.id)
+             .order_by(SessionNote.date.desc(), SessionNote.created_at.desc()) if n.id != editing]
 
     def notes_since(goal):
         entry = entries.get(goal.id)
         since = entry.note.created_at if entry else goal.plan.created_at
-        return sum(1 for created in note_times if created > since)
+        return sum(1 for note in notes if note.created_at > since)
 
-    previous = last_note(client.id, editing)
+    previous = notes[0] if notes else None
     return CarryForward(
         goals=[CarriedGoal(g, entries.get(g.id), objectives.get(g.id, []), notes_since(g))
                for g in goals],
