@@ -3,7 +3,7 @@ one decision between a fragment and a full page."""
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import (current_app, jsonify, make_response, redirect, render_template, request,
+from flask import (current_app, g, jsonify, make_response, redirect, render_template, request,
                    session, url_for)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -180,6 +180,25 @@ def init_app(app):
     _template_helpers(app)
 
 
+_ID_STAND_IN = 7_000_000_001
+
+
+def url_ids(endpoint: str, **values) -> str:
+    """url_for for pages that build hundreds of links differing only in integer ids (the plan
+    page: ~420 per 20 goals, a quarter of its time). Builds each link shape once per request
+    with stand-in ids, then substitutes the real ones."""
+    ints = sorted(k for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool))
+    key = (endpoint, tuple(ints), tuple(sorted((k, v) for k, v in values.items() if k not in ints)))
+    cache = g.setdefault("url_shapes", {})
+    shape = cache.get(key)
+    if shape is None:
+        stand_ins = {k: _ID_STAND_IN + i for i, k in enumerate(ints)}
+        shape = cache[key] = url_for(endpoint, **{**values, **stand_ins})
+    for i, k in enumerate(ints):
+        shape = shape.replace(str(_ID_STAND_IN + i), str(values[k]))
+    return shape
+
+
 def _csrf_field():
     """The hidden CSRF input for plain forms. An htmx fragment leaves it out: it only ever lives
     in a page where htmx runs, and htmx sends the token in its header (hx-headers on body)."""
@@ -196,7 +215,7 @@ def _template_helpers(app):
     @app.context_processor
     def _helpers():
         return {"wants_fragment": wants_fragment, "today_iso": lambda: dt.date.today().isoformat(),
-                "csrf_field": _csrf_field,
+                "csrf_field": _csrf_field, "url_ids": url_ids,
                 "has_endpoint": lambda name: name in app.view_functions}
 
     @app.template_filter("date")
