@@ -259,3 +259,18 @@ def test_portal_page_shows_goal_target_progress(world, portal_user, as_user):
     assert "target met on 03 Mar 2025" in html
     with in_db():
         assert Goal.get().target_met_on == dt.date(2025, 3, 3)
+
+
+def test_clinician_sign_in_ends_a_portal_session_in_the_same_browser(world, app):
+    from core import portal as portal_core
+    from core.models import PortalSession
+    with in_db():
+        account = PortalAccount.create(client=world.client_a1.id, email="ada@example.org",
+                                       password_hash="x")
+        token = portal_core.start_session(account)
+    c = Browserless(app)
+    with c.session_transaction() as sess:
+        sess["portal_sid"] = token
+    assert c.login(world.clin_a1.email).status_code == 303
+    with in_db():
+        assert not PortalSession.select().where(PortalSession.token == token).exists()

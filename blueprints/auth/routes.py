@@ -4,7 +4,7 @@ from flask_login import current_user, login_user, logout_user
 from blueprints.auth import bp
 from blueprints.extensions import limiter
 from blueprints.web import render, safe_next
-from core import accounts, audit
+from core import accounts, audit, portal
 
 
 def _login_email_key():
@@ -33,6 +33,7 @@ def login():
             accounts.record_failed_login(email)
         else:
             accounts.end_session(session.get("sid"))
+            portal.end_session(session.get("portal_sid"))  # one browser, one kind of account
             session.clear()  # a fresh session identifier at every sign-in
             session["sid"] = accounts.start_session(user)
             login_user(user)
