@@ -101,26 +101,30 @@ def _converter() -> markdown.Markdown:
 
 # Characters and line starts that mean something to Markdown; a list item without any of them
 # renders to exactly its escaped text, so it can skip the (slow) converter.
-_MARKUP_CHARS = re.compile(r"[*_`\[\]!<>&\\#|~{}:=]|  ")
-_BLOCK_START = re.compile(r"\s*(?:\d+[.)]|[-+*>])(?:\s|$)")
+_MARKUP_CHARS = re.compile(r"[*_`\[\]!<>&\\#|~{}]|  ")
+# ':' (definition lists) and '=' (setext headings) only mean something at the start of a line.
+_BLOCK_START = re.compile(r"\s*(?:(?:\d+[.)]|[-+*>:])(?:\s|$)|=)")
 
 
 def plain_list_html(items: list[str]) -> str | None:
     """The HTML Python-Markdown gives for a list of plain-text items, or None when any item
     holds markup (then the caller renders it through render_markdown)."""
     for item in items:
-        if not item.strip() or "\n" in item or _MARKUP_CHARS.search(item) or _BLOCK_START.match(item):
+        if (not item.strip() or "\n" in item or _MARKUP_CHARS.search(_PLACEHOLDER.sub("x", item))
+                or _BLOCK_START.match(item)):
             return None
     return "<ul>\n" + "\n".join(f"<li>{escape(item.strip(), quote=False)}</li>" for item in items) + "\n</ul>"
 
 
-_SETEXT_OR_RULE = re.compile(r"\s*-+\s*$")
+_SETEXT_OR_RULE = re.compile(r"\s*(?:-+|=+)\s*$")
+# {client_first_name}-style placeholders are plain text to Python-Markdown (no ':', '#', '.').
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]{0,60}\}")
 
 
 def plain_paragraphs_html(text: str) -> str | None:
     """What Python-Markdown makes of text with no markup at all (paragraphs of plain lines), or
     None when anything in it could be markup."""
-    if _MARKUP_CHARS.search(text) or "\t" in text or "\r" in text:
+    if _MARKUP_CHARS.search(_PLACEHOLDER.sub("x", text)) or "\t" in text or "\r" in text:
         return None
     blocks = []
     for block in _BLANK_LINE.split(text.strip()):

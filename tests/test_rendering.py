@@ -282,6 +282,8 @@ def test_nothing_carries_over_between_texts():
     ["Keep a daily worry log for one week", "Call an old friend (or text them) this week"],
     ["Walk 10 minutes after lunch on 3 days", "Rate mood 0-10 each evening; note what you did"],
     ["Résumé écrit, 5 % plus tôt", "Say \"no\" once, then notice how it feels / what happened"],
+    ["Time: 9:30 each day", "Ratio 1:2 = one walk per two days"],
+    ["{client_first_name} walks", "Call {friend_name}", "A {b} c {d}"],
 ])
 def test_plain_list_fast_path_matches_markdown(items):
     from core.rendering import plain_list_html
@@ -289,7 +291,7 @@ def test_plain_list_fast_path_matches_markdown(items):
 
 
 @pytest.mark.parametrize("item", ["*bold*", "a_b_c", "see [x](javascript:alert(1))", "<b>x</b>",
-                                  "1. nested", "- nested", "# heading", "a & b", "a: b",
+                                  "1. nested", "- nested", "# heading", "a & b", ": definition", "{: .x}", "{#id}",
                                   "{: onclick=x}", "`code`", "> quote", "x | y"])
 def test_plain_list_fast_path_declines_markup(item):
     from core.rendering import plain_list_html
@@ -299,6 +301,9 @@ def test_plain_list_fast_path_declines_markup(item):
 @pytest.mark.parametrize("text", [
     "One plain paragraph.", "Two lines\nin one paragraph.", "First paragraph.\n\nSecond, with 5 % and (brackets).",
     "Quotes \"like this\" and it's fine / really?",
+    "Targets: PHQ-9 below 10, ratio 1:2 = fine; times 9:30.", "Note: one\ntwo: three",
+    "{client_first_name} reports worry.", "Worry reported by {client_first_name}",
+    "Line one {client_first_name}\nline two {x}\n\n{client_name}",
 ] + [parse_template(p.read_bytes()).problem for p in sorted(
     (__import__("pathlib").Path(__file__).resolve().parent.parent / "template_library").glob("*.md"))])
 def test_plain_paragraph_fast_path_matches_markdown(text):
@@ -308,7 +313,8 @@ def test_plain_paragraph_fast_path_matches_markdown(text):
         assert fast == _cleaner.clean(_converter().reset().convert(text))
 
 
-@pytest.mark.parametrize("text", ["Title\n---", "Title\n===", "    code", "a  \nb", "- item", "1) item",
+@pytest.mark.parametrize("text", ["Title\n---", "Title\n===", "Title\n= x", "Term\n: definition",
+                                  "    code", "a  \nb", "- item", "1) item",
                                   "<i>x</i>", "a *b*", "> q", "x\n\n  indented"])
 def test_plain_paragraph_fast_path_declines_markup(text):
     from core.rendering import plain_paragraphs_html
