@@ -50,15 +50,6 @@ def render(page: str, fragment: str | None = None, /, *, status: int = 200, **co
     return response
 
 
-def hx_redirect(url: str):
-    """Send the browser to `url`: HX-Redirect for htmx, a 303 for a plain form."""
-    if request.htmx:
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url, 303)
-
-
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site absolute paths: rejects //evil, /\\evil, schemes and control characters."""
     if not target or not target.startswith("/") or target.startswith("//"):

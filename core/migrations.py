@@ -62,9 +62,3 @@ def upgrade(target: int | None = None) -> list[int]:
             SchemaVersion.create(version=number)
         applied.append(number)
     return applied
-
-
-def needs_upgrade() -> bool:
-    return current_version() < LATEST
-
-

@@ -7,16 +7,17 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from core import audit
-from core.access import lookup
+from core.access import lookup, template_scope
 from core.db import db, utcnow
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
                          Intervention, Objective, Plan, Revision, Template, TemplateVersion, User)
 from core.revisions import record_changes
 from core.measures import latest_scores, target_status
 from core.rendering import render_markdown
+from core.search import matching_ids_sql
 from core.template_format import fill_placeholders, parse_template
 
 KNOWN_FIELDS = {"measure": "Measure", "baseline": "Baseline", "target": "Target",
@@ -281,23 +282,12 @@ def plan_history(plan: Plan):
             .where(Revision.plan == plan.id).order_by(Revision.at.desc(), Revision.id.desc()))
 
 
-def active_plan_count(client_ids) -> dict[int, int]:
-    rows = (Plan.select(Plan.client, fn.COUNT(Plan.id).alias("n"))
-            .where(Plan.client.in_(client_ids) & (Plan.status == "active") & Plan.deleted_at.is_null())
-            .group_by(Plan.client))
-    return {row.client_id: row.n for row in rows}
-
-
 
 # --- choosing a template ----------------------------------------------------------------------
 
 def suggest_templates(user, problem: str, q: str = "", limit: int = 12, others: bool = True):
     """Templates for the client's presenting problem first, then (`others`) the rest of the
     visible library."""
-    from peewee import Case
-
-    from core.access import template_scope
-    from core.search import matching_ids_sql
     base = Template.select().where(template_scope(user))
     problem = (problem or "").strip().lower()
     matches = []

@@ -12,7 +12,9 @@ from core import audit, plans
 from core.access import get_client, get_template
 from core.export import plan_markdown
 from core.goals import smart_check
-from core.models import GOAL_STATUSES, PLAN_STATUSES, OBJECTIVE_STATUSES
+from core.library import create_template
+from core.models import GOAL_STATUSES, OBJECTIVE_STATUSES, PLAN_STATUSES
+from core.template_format import TemplateFormatError
 
 TEMPLATE_CONTEXT = {"goal_statuses": GOAL_STATUSES, "plan_statuses": PLAN_STATUSES,
                     "objective_statuses": OBJECTIVE_STATUSES, "smart_check": smart_check}
@@ -189,8 +191,6 @@ def remember_undo(label: str, url: str):
 @bp.route("/plans/<int:plan_id>/save-as-template", methods=["GET", "POST"])
 def plan_save_as_template(plan_id):
     """Offer the plan back to the library, without the client's identifying details."""
-    from core.library import create_template
-    from core.template_format import TemplateFormatError
     plan = plans.get_plan(current_user, plan_id)
     page = plans.load_plan_page(plan)
     source = request.form.get("source") or plan_markdown(page, anonymise=True)
