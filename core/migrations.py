@@ -7,6 +7,7 @@ from peewee import IntegerField
 
 from core import models as m
 from core.db import BaseModel, db, utcnow
+from core.plan_changes import install_triggers
 from core.search import create_search_index
 
 
@@ -26,6 +27,11 @@ def _library_index():
     create_search_index()
 
 
+def _plan_changes():
+    _create(m.PlanChange)()
+    install_triggers()
+
+
 MIGRATIONS = [
     (1, "practices, accounts, clients, audit",
      _create(m.Practice, m.User, m.UserSession, m.Invitation, m.Client, m.CareTeamMember,
@@ -38,6 +44,7 @@ MIGRATIONS = [
      _create(m.Homework, m.NoteTemplate, m.SessionNote, m.NoteAddendum, m.ProgressEntry,
              m.CustomMeasure, m.MeasureScore, m.PortalAccount, m.PortalInvitation,
              m.PortalSession)),
+    (5, "plan change log for the plan page cache", _plan_changes),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -236,6 +236,16 @@ class Agreement(BaseModel):
     at = DateTimeField(default=utcnow)
 
 
+class PlanChange(BaseModel):
+    """Append-only: a row whenever something the plan page shows changes, written by database
+    triggers (core/plan_changes.py), so no code path can forget it. The newest id of a plan is the
+    version of its rendered page. No foreign key: an insert then locks nothing shared."""
+    plan_id = IntegerField()
+
+    class Meta:
+        indexes = ((("plan_id", "id"), False),)
+
+
 # --- 4: sessions, measures, homework and the portal -----------------------------------------
 
 class Homework(BaseModel):

@@ -13,7 +13,8 @@ from core import audit
 from core.access import lookup, template_scope
 from core.db import db, utcnow
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
-                         Intervention, Objective, Plan, Revision, Template, TemplateVersion, User)
+                         Intervention, Objective, Plan, PlanChange, Revision, Template,
+                         TemplateVersion, User)
 from core.revisions import record_changes
 from core.measures import latest_scores, target_status
 from core.rendering import render_markdown
@@ -57,14 +58,26 @@ def placeholder_values(client: Client) -> dict[str, str]:
 # --- lookups, all through the client scope ----------------------------------------------------
 
 def plans_query():
-    """A plan with its client and the template version it came from, in one query."""
-    return (Plan.select(Plan, Client, TemplateVersion, Template).join(Client).switch(Plan)
+    """A plan with its client and the template version it came from, in one query.
+
+    Of the version only what the plan shows: its source text and HTML are most of its row."""
+    return (Plan.select(Plan, Client, TemplateVersion.id, TemplateVersion.number,
+                        TemplateVersion.template, Template.id, Template.title, Template.problem)
+            .join(Client).switch(Plan)
             .join(TemplateVersion, JOIN.LEFT_OUTER).join(Template, JOIN.LEFT_OUTER))
 
 
 def get_plan(user, plan_id: int) -> Plan:
     return lookup("plan", lambda record_id: plans_query().where(
         (Plan.id == record_id) & Plan.deleted_at.is_null()), user, "plan", plan_id)
+
+
+def get_plan_for_page(user, plan_id: int) -> Plan:
+    """get_plan, plus `.change_id`: the newest plan_change row, the version of the page."""
+    newest = PlanChange.select(fn.MAX(PlanChange.id)).where(PlanChange.plan_id == Plan.id)
+    return lookup("plan_page", lambda record_id: plans_query().select_extend(
+        newest.alias("change_id")).where((Plan.id == record_id) & Plan.deleted_at.is_null()),
+        user, "plan", plan_id)
 
 
 def plans_for_client(client: Client):

@@ -2,12 +2,13 @@
 history, print and Markdown export. Goal and item routes are in goal_routes.py."""
 import datetime as dt
 
-from flask import Response, flash, redirect, request, session, url_for
+from flask import Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from blueprints.clients.routes import CLIENT_PAGE_SECTIONS
-from blueprints.plans import bp
-from blueprints.web import render
+from blueprints.plans import bp, page_cache
+from blueprints.web import render, wants_fragment
 from core import audit, plans
 from core.access import get_client, get_template
 from core.export import plan_markdown
@@ -99,16 +100,29 @@ def plan_create(client_id):
 # --- the plan page and plan-level edits -------------------------------------------------------
 
 def _plan_page(plan, status=200, **extra):
-    page = plans.load_plan_page(plan)
-    return render("plans/plan_detail.html", "plans/_plan_header.html", status=status, page=page,
-                  plan=plan, client=plan.client, goal_progress=page.goal_progress,
-                  errors=extra.pop("errors", {}),
-                  editing=extra.pop("editing", False), **extra)
+    context = dict(plan=plan, client=plan.client, errors=extra.pop("errors", {}),
+                   editing=extra.pop("editing", False), **extra)
+    if wants_fragment():
+        page = plans.load_plan_page(plan)
+        return render("plans/plan_detail.html", "plans/_plan_header.html", status=status,
+                      page=page, goal_progress=page.goal_progress, **context)
+
+    def render_body(render_with=render_template):
+        page = plans.load_plan_page(plan)
+        return render_with("plans/_plan_body.html", page=page, goal_progress=page.goal_progress,
+                           **context)
+
+    plain_view = status == 200 and not extra and not context["errors"] and not context["editing"]
+    if plain_view and hasattr(plan, "change_id"):
+        body = page_cache.cached_body(page_cache.page_key(plan, plan.change_id), render_body)
+    else:
+        body = Markup(render_body())
+    return render("plans/plan_detail.html", status=status, body=body, **context)
 
 
 @bp.get("/plans/<int:plan_id>")
 def plan_detail(plan_id):
-    plan = plans.get_plan(current_user, plan_id)
+    plan = plans.get_plan_for_page(current_user, plan_id)
     audit.record("plan.view", current_user, target_type="plan", target_id=plan.id)
     return _plan_page(plan)
 
