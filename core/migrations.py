@@ -7,7 +7,8 @@ from peewee import IntegerField
 
 from core import models as m
 from core.db import BaseModel, db, utcnow
-from core.plan_changes import install_triggers
+from core.triggers import (backfill_goal_progress, install_goal_progress_triggers,
+                           install_plan_change_triggers)
 from core.search import create_search_index
 
 
@@ -29,7 +30,14 @@ def _library_index():
 
 def _plan_changes():
     _create(m.PlanChange)()
-    install_triggers()
+    install_plan_change_triggers()
+
+
+def _goal_progress():
+    _create(m.GoalProgress)()
+    m.SessionNote._schema.create_indexes(safe=True)  # (client, created_at) on an older table
+    backfill_goal_progress()
+    install_goal_progress_triggers()
 
 
 MIGRATIONS = [
@@ -45,6 +53,7 @@ MIGRATIONS = [
              m.CustomMeasure, m.MeasureScore, m.PortalAccount, m.PortalInvitation,
              m.PortalSession)),
     (5, "plan change log for the plan page cache", _plan_changes),
+    (6, "last progress per goal, for the dashboard", _goal_progress),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -238,7 +238,7 @@ class Agreement(BaseModel):
 
 class PlanChange(BaseModel):
     """Append-only: a row whenever something the plan page shows changes, written by database
-    triggers (core/plan_changes.py), so no code path can forget it. The newest id of a plan is the
+    triggers (core/triggers.py), so no code path can forget it. The newest id of a plan is the
     version of its rendered page. No foreign key: an insert then locks nothing shared."""
     plan_id = IntegerField()
 
@@ -285,6 +285,10 @@ class SessionNote(BaseModel):
     signed_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        # "notes of this client since ...", counted from the index alone
+        indexes = ((("client", "created_at"), False),)
 
 
 class NoteAddendum(BaseModel):
@@ -348,3 +352,11 @@ class PortalSession(BaseModel):
     account = ForeignKeyField(PortalAccount, backref="sessions", on_delete="CASCADE")
     created_at = DateTimeField(default=utcnow)
     last_seen = DateTimeField(default=utcnow)
+
+
+class GoalProgress(BaseModel):
+    """When the newest note with a progress entry for the goal was written. Kept by database
+    triggers on progress_entry (core/triggers.py); read by the dashboard's "goals without
+    progress". No row: the goal never had progress."""
+    goal_id = IntegerField(primary_key=True)
+    last_at = DateTimeField(null=True)

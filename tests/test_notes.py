@@ -3,11 +3,12 @@ import datetime as dt
 import re
 
 import pytest
+from peewee import fn
 
 from core import notes, progress
 from core.db import utcnow
-from core.models import (AuditEvent, Client, Goal, Homework, NoteAddendum, NoteTemplate, Objective,
-                         Plan, ProgressEntry, Revision, SessionNote)
+from core.models import (AuditEvent, Client, Goal, GoalProgress, Homework, NoteAddendum,
+                         NoteTemplate, Objective, Plan, ProgressEntry, Revision, SessionNote)
 from tests.conftest import count_queries, in_db
 
 TODAY = dt.date.today().isoformat()
@@ -261,6 +262,38 @@ def test_goals_without_progress_are_flagged_on_client_page_and_dashboard(world, 
         flags = progress.goals_without_progress(Client.id == client.id)
         assert list(flags) == [sleep.id] and flags[sleep.id].notes_since == 2
         assert progress.stale_goals_of_client(Client.get_by_id(client.id)) == list(flags.values())
+
+
+def _last_progress_kept():
+    return {g: at for g, at in GoalProgress.select(GoalProgress.goal_id, GoalProgress.last_at)
+            .where(GoalProgress.last_at.is_null(False)).tuples()}
+
+
+def _last_progress_counted():
+    return dict(ProgressEntry.select(ProgressEntry.goal, fn.MAX(SessionNote.created_at))
+                .join(SessionNote).group_by(ProgressEntry.goal).tuples())
+
+
+def test_last_progress_per_goal_follows_entries_however_they_are_written(world, as_user):
+    """goal_progress is kept by triggers: routes, direct updates and deletes all move it."""
+    client = world.client_a1
+    _plan, (worry, sleep) = make_plan(client, ("Reduce worry", "Sleep through the night"))
+    c = as_user(world.clin_a1)
+    first = write_note(c, client, [worry, sleep])
+    second = write_note(c, client, [worry, sleep])
+    with in_db():
+        SessionNote.update(created_at=utcnow() - dt.timedelta(days=7)).where(
+            SessionNote.id == second).execute()
+        assert _last_progress_kept() == _last_progress_counted()
+        ProgressEntry.update(goal=worry.id).where(ProgressEntry.note == first).execute()
+        assert _last_progress_kept() == _last_progress_counted()
+        assert set(_last_progress_kept()) == {worry.id, sleep.id}
+        ProgressEntry.delete().where((ProgressEntry.note == second)
+                                     & (ProgressEntry.goal == sleep.id)).execute()
+        assert _last_progress_kept() == _last_progress_counted()
+        assert sleep.id not in _last_progress_kept()   # its only entries are gone
+        ProgressEntry.delete().where(ProgressEntry.note == second).execute()
+        assert _last_progress_kept() == _last_progress_counted()
 
 
 def _new_note_queries(c, client):

@@ -1,7 +1,7 @@
 """The plan page's cached body (blueprints/plans/page_cache.py) never shows a stale plan.
 
 Each change below is written straight to the database, past every route, so only the triggers
-of core/plan_changes.py can tell the cache; the page must then equal a render without a cache.
+of core/triggers.py can tell the cache; the page must then equal a render without a cache.
 """
 import datetime as dt
 import re

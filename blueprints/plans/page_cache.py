@@ -6,7 +6,7 @@ and loading it 9 queries, on every view, though a plan changes far less often th
 The key is everything the body is made of:
 - the newest `plan_change` id of the plan, which database triggers move on whenever a goal,
   objective, intervention, homework idea, agreement, revision or measure score of the plan (or
-  its client) is written (core/plan_changes.py);
+  its client) is written (core/triggers.py);
 - the plan and client rows and the source template's title, read with the plan on every
   request anyway;
 - today's date (the agreement form defaults to it).
