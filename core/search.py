@@ -61,6 +61,16 @@ def search_terms(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text or "")][:MAX_TERMS]
 
 
+def match_query(text: str) -> str | None:
+    """The search engine's query for the words of `text` (every word a prefix), or None."""
+    terms = search_terms(text)
+    if not terms:
+        return None
+    if is_sqlite():
+        return " ".join('"%s"*' % t.replace('"', "") for t in terms)
+    return " & ".join("%s:*" % t.replace("'", "").replace("\\", "") for t in terms)
+
+
 def matching_ids_sql(text: str, ordered_scan: bool = False):
     """A SQL fragment `template.id IN (...)` for the words of `text`, or None for no words.
 
@@ -68,13 +78,14 @@ def matching_ids_sql(text: str, ordered_scan: bool = False):
     page): SQLite then walks that index and probes the matches, stopping after one page, instead
     of fetching every match (thousands for the first letters typed) and sorting them all.
     """
-    terms = search_terms(text)
-    if not terms:
-        return None
+    query = match_query(text)
+    return None if query is None else match_condition(query, ordered_scan)
+
+
+def match_condition(query: str, ordered_scan: bool = False):
+    """The SQL fragment for a `match_query` result (separate, so it can be compiled once)."""
     if is_sqlite():
-        query = " ".join('"%s"*' % t.replace('"', "") for t in terms)
         column = "+t1.id" if ordered_scan else "t1.id"
         return SQL(column + " IN (SELECT rowid FROM template_fts WHERE template_fts MATCH ?)",
                    (query,))
-    query = " & ".join("%s:*" % t.replace("'", "").replace("\\", "") for t in terms)
     return SQL("t1.search_vector @@ to_tsquery('simple', %s)", (query,))
