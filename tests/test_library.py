@@ -5,7 +5,7 @@ import re
 import pytest
 
 from core import library
-from core.library_browse import Filters, browse
+from core.library_browse import PER_PAGE, Filters, browse
 from core.models import AuditEvent, Template, TemplateTag, TemplateVersion
 from tests.conftest import count_queries, in_db
 
@@ -219,20 +219,61 @@ def test_library_page_makes_a_fixed_number_of_queries(world, as_user):
         add_template(world.clin_a1, "public", title=f"Plan {i}", tags=(f"t{i}", "x", "y"))
     c.get("/library")  # the first request of the app checks for first-run setup once
     with count_queries() as few:
-        assert c.hx_get("/library").status_code == 200
+        assert c.hx_get("/library?q=plan").status_code == 200
     with count_queries() as few_page:
         assert c.get("/library").status_code == 200
-    for i in range(3, 30):
+    for i in range(3, PER_PAGE + 6):
         add_template(world.clin_a1, "public", title=f"Plan {i}", tags=(f"t{i}", "x", "y"))
     with count_queries() as many:
-        body = c.hx_get("/library").get_data(as_text=True)
+        body = c.hx_get("/library?q=plan").get_data(as_text=True)
     with count_queries() as many_page:
         c.get("/library")
-    assert body.count('class="card template-card"') == 24 and 'rel="next"' in body
+    assert body.count('class="card template-card"') == PER_PAGE and 'rel="next"' in body
     assert many.count == few.count and many_page.count == few_page.count
     assert not any("COUNT(" in sql.upper() and "template_tag" not in sql for sql in many.statements)
-    page_two = c.hx_get("/library?page=2").get_data(as_text=True)
+    # Cards, owners and tags come in one query; the rest is the session's user.
+    assert sum('FROM "template"' in sql for sql in many.statements) == 1, many.statements
+    page_two = c.hx_get("/library?q=plan&page=2").get_data(as_text=True)
     assert page_two.count('class="card template-card"') == 6 and 'rel="prev"' in page_two
+
+
+def test_pager_walks_the_whole_search_without_gaps_or_repeats(world, as_user):
+    for i in range(PER_PAGE * 2 + 1):
+        add_template(world.clin_a1, "public", title=f"Paged {i}", tags=("paged",))
+    c = as_user(world.clin_b)
+    seen, url = [], "/library?q=paged"
+    while url:
+        body = c.hx_get(url).get_data(as_text=True)
+        seen += re.findall(r'id="template-card-(\d+)"', body)
+        follow = re.search(r'<a href="([^"]+)" rel="next">', body)
+        url = follow and follow.group(1).replace("&amp;", "&")
+        if url:  # the next page is a real page too, with the same cards
+            full = c.get(url).get_data(as_text=True)
+            assert "<html" in full and re.findall(r'id="template-card-(\d+)"', full) == \
+                re.findall(r'id="template-card-(\d+)"', c.hx_get(url).get_data(as_text=True))
+    assert len(seen) == len(set(seen)) == PER_PAGE * 2 + 1
+
+
+def test_cards_show_tags_in_order_as_escaped_filter_links(world, as_user):
+    template = add_template(world.clin_a1, "public", title="<b>Bold</b> & plan",
+                            tags=("Zeta", "alpha", "R&D", "a/b c", "<i>x</i>"))
+    with in_db():
+        Template.update(summary="<script>alert(1)</script>").where(
+            Template.id == template.id).execute()
+    c = as_user(world.clin_b)
+    body = c.hx_get("/library?q=bold").get_data(as_text=True)
+    card = body[body.index(f'id="template-card-{template.id}"'):]
+    card = card[:card.index("</article>")]
+    links = re.findall(r'<a class="badge" href="([^"]+)">([^<]+)</a>', card)
+    assert links == [("/library?tag=Zeta", "Zeta"), ("/library?tag=alpha", "alpha"),
+                     ("/library?tag=R%26D", "R&amp;D"), ("/library?tag=a/b%20c", "a/b c"),
+                     ("/library?tag=%3Ci%3Ex%3C/i%3E", "&lt;i&gt;x&lt;/i&gt;")]
+    assert f'<a href="/library/{template.id}">&lt;b&gt;Bold&lt;/b&gt; &amp; plan</a>' in card
+    assert "<script>" not in card and "&lt;script&gt;" in card
+    assert "by Clin_A1" in card and "yours" not in card
+    for href, _text in links:  # every tag link finds the template
+        assert f'id="template-card-{template.id}"' in c.hx_get(href).get_data(as_text=True)
+    assert "yours" in as_user(world.clin_a1).hx_get("/library?q=bold").get_data(as_text=True)
 
 
 def test_filters_scope_problem_tag_and_sort(world, as_user):

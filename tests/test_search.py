@@ -6,7 +6,7 @@ from peewee import chunked
 
 from core.access import template_scope
 from core.db import db, is_sqlite
-from core.library_browse import Filters, _ORDER, browse, visible
+from core.library_browse import PER_PAGE, Filters, _ORDER, browse, visible
 from core.models import Template, TemplateTag, TemplateVersion
 from core.search import index_template, matching_ids_sql, search_terms
 from tests.conftest import in_db
@@ -59,6 +59,31 @@ def test_search_respects_visibility(world):
     assert set(titles(world.clin_a1, q="zebra")) == {"Secret zebra plan", "Practice zebra plan"}
     assert titles(world.clin_a2, q="zebra") == ["Practice zebra plan"]
     assert titles(world.clin_b, q="zebra") == []
+
+
+def test_every_filter_shape_keeps_each_user_in_scope(world):
+    """The page query is compiled once per shape of filters and reused for every user: each
+    user's own ids must reach it, for every scope, sort and filter combination."""
+    add_template(world.clin_a1, "private", title="Secret zebra plan", problem="grief")
+    add_template(world.clin_a1, "practice", title="Practice zebra plan", problem="grief")
+    add_template(world.clin_b, "practice", title="Other zebra plan", problem="grief")
+    add_template(world.clin_b, "public", title="Public zebra plan", problem="grief")
+    expected = {
+        "clin_a1": {"all": {"Secret", "Practice", "Public"}, "mine": {"Secret", "Practice"},
+                    "practice": {"Practice"}, "public": {"Public"}},
+        "clin_a2": {"all": {"Practice", "Public"}, "mine": set(), "practice": {"Practice"},
+                    "public": {"Public"}},
+        "clin_b": {"all": {"Other", "Public"}, "mine": {"Other", "Public"},
+                   "practice": {"Other", "Public"}, "public": {"Public"}},
+        "admin_b": {"all": {"Other", "Public"}, "mine": set(), "practice": {"Other", "Public"},
+                    "public": {"Public"}},
+    }
+    for filters in ({"q": "zebra"}, {"problem": "grief"}, {"q": "zeb", "tag": "CBT"},
+                    {"q": "zebra plan", "problem": "grief", "tag": "worry", "sort": "newest"}):
+        for scope in ("all", "mine", "practice", "public"):
+            for name, scopes in expected.items():
+                found = titles(getattr(world, name), scope=scope, **filters)
+                assert {t.split()[0] for t in found} == scopes[scope], (filters, scope, name)
 
 
 def test_search_combines_with_filters_and_sorts(world):
@@ -130,7 +155,7 @@ def test_search_uses_the_full_text_index_at_scale(world):
         found = browse(world.clin_a1, Filters(q="token1234"))
         assert [t.title for t in found.templates] == [f"Seeded plan 1234 for {WORDS[1234 % len(WORDS)]}"]
         broad = browse(world.clin_a2, Filters(q="wor"))
-        assert len(broad.templates) == 24 and broad.has_next
+        assert len(broad.templates) == PER_PAGE and broad.has_next
         assert all(t.visibility != "private" for t in broad.templates)
         sql, params = _library_query_sql(world.clin_a1, "token1234")
         if is_sqlite():
