@@ -18,7 +18,7 @@ from core.models import Template, TemplateTag, TemplateVersion, User
 from core.prepared import Prepared
 from core.search import match_condition, match_query
 
-PER_PAGE = 24
+PER_PAGE = 12  # a page renders in half the time of 24; the pager reaches the rest
 SCOPES = {"all": "All I can see", "mine": "Mine", "practice": "My practice", "public": "Public"}
 SORTS = {"used": "Most used", "forked": "Most forked", "newest": "Newest"}
 FACET_SAMPLE = 1000  # the filter menus list what the most used visible templates use
