@@ -66,6 +66,23 @@ class _ScopeOf:
 _LOOKUPS: dict = {}
 
 
+def _prepared_in_scope(name: str, build, user) -> tuple[Prepared, tuple]:
+    """build(*args) (joined to Client, no scope) with the user's client scope added, compiled
+    once per name and role; returns it with the scope's own arguments to append."""
+    prepared = _LOOKUPS.get((name, user.is_admin))
+    if prepared is None:
+        if user.is_admin:
+            def compiled(*args):
+                scope = client_scope(_ScopeOf(args[-1], None, True))
+                return build(*args[:-1]).where(scope)
+        else:
+            def compiled(*args):
+                scope = client_scope(_ScopeOf(args[-2], args[-1], False))
+                return build(*args[:-2]).where(scope)
+        prepared = _LOOKUPS[(name, user.is_admin)] = Prepared(compiled)
+    return prepared, (user.practice_id,) + (() if user.is_admin else (user.id,))
+
+
 def lookup(name: str, build, user, target_type: str, target_id: int):
     """scoped(build(target_id), ...) for the hot paths, compiled once per name and role.
 
@@ -74,22 +91,18 @@ def lookup(name: str, build, user, target_type: str, target_id: int):
     """
     if not isinstance(target_id, int) or isinstance(target_id, bool):
         raise denied(user, target_type, target_id)
-    prepared = _LOOKUPS.get((name, user.is_admin))
-    if prepared is None:
-        if user.is_admin:
-            def compiled(record_id, practice_id):
-                scope = client_scope(_ScopeOf(practice_id, None, True))
-                return build(record_id).where(scope).limit(1)
-        else:
-            def compiled(record_id, practice_id, user_id):
-                scope = client_scope(_ScopeOf(practice_id, user_id, False))
-                return build(record_id).where(scope).limit(1)
-        prepared = _LOOKUPS[(name, user.is_admin)] = Prepared(compiled)
-    args = (target_id, user.practice_id) + (() if user.is_admin else (user.id,))
-    row = prepared.first(name, *args)
+    prepared, scope_args = _prepared_in_scope(name, lambda i: build(i).limit(1), user)
+    row = prepared.first(name, target_id, *scope_args)
     if row is None:
         raise denied(user, target_type, target_id)
     return row
+
+
+def rows_in_scope(name: str, build, user, *args) -> list:
+    """Every row of build(*args) (joined to Client, no scope) within `user`'s scope, the SQL
+    compiled once per name and role. `args` are ints and strings (see core/prepared.py)."""
+    prepared, scope_args = _prepared_in_scope(name, build, user)
+    return prepared.all(name, *args, *scope_args)
 
 
 # --- templates ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import datetime as dt
 from peewee import JOIN
 
 from core import audit
-from core.access import scoped
+from core.access import rows_in_scope, scoped
 from core.db import db, utcnow
 from core.models import (HOMEWORK_STATUSES, Client, Goal, Homework, HomeworkSuggestion, Objective,
                          Plan)
@@ -211,24 +211,33 @@ def record_client_answer(hw: Homework, status: str, feedback: str) -> Homework:
 
 # --- what needs the clinician ------------------------------------------------------------------
 
-def new_feedback(where, limit: int = 20) -> list[Homework]:
-    return list(_live(Homework.select(Homework, Client).join(Client)
-                      .where(where & Homework.feedback_at.is_null(False)
-                             & (Homework.feedback_seen == False)))  # noqa: E712
-                .order_by(Homework.feedback_at.desc()).limit(limit))
+# Each runs on every dashboard view: compiled once (core/prepared.py), as building the SQL of
+# these scoped queries cost peewee more than running them, and reading only the columns the
+# panel shows. Dates go in as ISO strings.
+_LISTED = (Homework.id, Homework.client, Homework.text, Homework.status, Homework.due_date,
+           Homework.feedback_at, Client.id, Client.first_name, Client.last_name)
+
+def new_feedback(user, limit: int = 20) -> list[Homework]:
+    return rows_in_scope("dashboard.feedback", lambda: _live(
+        Homework.select(*_LISTED).join(Client)
+        .where(Homework.feedback_at.is_null(False) & (Homework.feedback_seen == False)))  # noqa: E712
+        .order_by(Homework.feedback_at.desc()).limit(limit), user)
 
 
-def overdue(where, today: dt.date | None = None, limit: int = 20) -> list[Homework]:
-    today = today or dt.date.today()
-    return list(_live(Homework.select(Homework, Client).join(Client)
-                      .where(where & (Client.status == "active") & (Homework.status == "assigned")
-                             & (Homework.due_date < today)))
-                .order_by(Homework.due_date, Homework.id).limit(limit))
+def overdue(user, today: dt.date | None = None, limit: int = 20) -> list[Homework]:
+    today = (today or dt.date.today()).isoformat()
+    return rows_in_scope("dashboard.overdue", lambda day: _live(
+        Homework.select(*_LISTED).join(Client)
+        .where((Client.status == "active") & (Homework.status == "assigned")
+               & (Homework.due_date < day)))
+        .order_by(Homework.due_date, Homework.id).limit(limit), user, today)
 
 
-def plans_due_for_review(where, today: dt.date | None = None, limit: int = 20) -> list[Plan]:
-    today = today or dt.date.today()
-    return list(Plan.select(Plan, Client).join(Client)
-                .where(where & (Client.status == "active") & (Plan.status == "active")
-                       & Plan.deleted_at.is_null() & (Plan.review_date <= today))
-                .order_by(Plan.review_date, Plan.id).limit(limit))
+def plans_due_for_review(user, today: dt.date | None = None, limit: int = 20) -> list[Plan]:
+    today = (today or dt.date.today()).isoformat()
+    return rows_in_scope("dashboard.reviews", lambda day: (
+        Plan.select(Plan.id, Plan.client, Plan.title, Plan.review_date, Client.id,
+                    Client.first_name, Client.last_name).join(Client)
+        .where((Client.status == "active") & (Plan.status == "active")
+               & Plan.deleted_at.is_null() & (Plan.review_date <= day))
+        .order_by(Plan.review_date, Plan.id).limit(limit)), user, today)

@@ -21,7 +21,8 @@ def _stand_in(value, index):
 
 class Prepared:
     """`Prepared(build)`; `.first(key, *args)` runs build(*args)'s query, compiled once per key
-    and database dialect, and returns its first row (joined models attached) or None."""
+    and database dialect, and returns its first row (joined models attached) or None;
+    `.all(key, *args)` returns every row."""
 
     def __init__(self, build):
         self._build = build
@@ -39,7 +40,7 @@ class Prepared:
                 raise ValueError(f"argument {i} did not reach the SQL unchanged")
         return query, sql, params, slots
 
-    def first(self, key, *args):
+    def _rows(self, key, args):
         full_key = (type(db.obj).__name__, key, tuple(type(a) for a in args))
         compiled = self._compiled.get(full_key)
         if compiled is None:
@@ -47,5 +48,10 @@ class Prepared:
         query, sql, params, slots = compiled
         values = [args[slot] if slot is not None else param for param, slot in zip(params, slots)]
         cursor = db.execute_sql(sql, values)
-        rows = query._get_cursor_wrapper(cursor)  # peewee's own hydration, joins included
-        return next(iter(rows), None)
+        return query._get_cursor_wrapper(cursor)  # peewee's own hydration, joins included
+
+    def first(self, key, *args):
+        return next(iter(self._rows(key, args)), None)
+
+    def all(self, key, *args) -> list:
+        return list(self._rows(key, args))

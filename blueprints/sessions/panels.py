@@ -31,9 +31,9 @@ def client_section(user, client) -> dict:
 def dashboard_panel(user) -> dict:
     scope = client_scope(user)
     return {"attention": {
-        "feedback": homework.new_feedback(scope),
-        "overdue": homework.overdue(scope),
-        "reviews": homework.plans_due_for_review(scope),
+        "feedback": homework.new_feedback(user),
+        "overdue": homework.overdue(user),
+        "reviews": homework.plans_due_for_review(user),
         "stale": list(progress.goals_without_progress(scope & (Client.status == "active")).values()),
     }, "plan_url": plan_url}
 
