@@ -66,19 +66,20 @@ class _ScopeOf:
 _LOOKUPS: dict = {}
 
 
-def _prepared_in_scope(name: str, build, user) -> tuple[Prepared, tuple]:
+def _prepared_in_scope(name: str, build, user, pass_scope=False) -> tuple[Prepared, tuple]:
     """build(*args) (joined to Client, no scope) with the user's client scope added, compiled
-    once per name and role; returns it with the scope's own arguments to append."""
+    once per name and role; returns it with the scope's own arguments to append.
+    With pass_scope, build(scope, *args) puts the scope (an expression on Client) in itself."""
     prepared = _LOOKUPS.get((name, user.is_admin))
     if prepared is None:
+        def scoped_build(scope, args):
+            return build(scope, *args) if pass_scope else build(*args).where(scope)
         if user.is_admin:
             def compiled(*args):
-                scope = client_scope(_ScopeOf(args[-1], None, True))
-                return build(*args[:-1]).where(scope)
+                return scoped_build(client_scope(_ScopeOf(args[-1], None, True)), args[:-1])
         else:
             def compiled(*args):
-                scope = client_scope(_ScopeOf(args[-2], args[-1], False))
-                return build(*args[:-2]).where(scope)
+                return scoped_build(client_scope(_ScopeOf(args[-2], args[-1], False)), args[:-2])
         prepared = _LOOKUPS[(name, user.is_admin)] = Prepared(compiled)
     return prepared, (user.practice_id,) + (() if user.is_admin else (user.id,))
 
@@ -98,10 +99,11 @@ def lookup(name: str, build, user, target_type: str, target_id: int):
     return row
 
 
-def rows_in_scope(name: str, build, user, *args) -> list:
+def rows_in_scope(name: str, build, user, *args, pass_scope=False) -> list:
     """Every row of build(*args) (joined to Client, no scope) within `user`'s scope, the SQL
-    compiled once per name and role. `args` are ints and strings (see core/prepared.py)."""
-    prepared, scope_args = _prepared_in_scope(name, build, user)
+    compiled once per name and role. `args` are ints and strings (see core/prepared.py).
+    With pass_scope, build(scope, *args) places the scope itself (say, in a subquery)."""
+    prepared, scope_args = _prepared_in_scope(name, build, user, pass_scope)
     return prepared.all(name, *args, *scope_args)
 
 

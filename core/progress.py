@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN, SQL, NodeList, Select, fn
 
+from core.access import rows_in_scope
 from core.db import db, is_sqlite
 from core.homework import homework_since
 from core.measures import latest_scores
@@ -113,7 +114,25 @@ def goals_without_progress(where, minimum: int = STALE_AFTER,
                            limit: int = 200) -> dict[int, StaleGoal]:
     """{goal id: StaleGoal} for the open goals of active plans of the clients matching `where`
     (an expression on Client) that went `minimum` or more of the client's notes without a
-    progress entry.
+    progress entry."""
+    return _stale_goals(_stale_goals_query(where, minimum, limit).tuples())
+
+
+def stale_goals_in_caseload(user) -> list[StaleGoal]:
+    """goals_without_progress over the user's active clients (the dashboard), its SQL compiled
+    once per role."""
+    rows = rows_in_scope("dashboard.stale", lambda scope: _stale_goals_query(
+        scope & (Client.status == "active"), STALE_AFTER, 200).tuples(), user, pass_scope=True)
+    return list(_stale_goals(rows).values())
+
+
+def _stale_goals(rows) -> dict[int, StaleGoal]:
+    return {goal_id: StaleGoal(goal_id, title, client_id, f"{first} {last}", count)
+            for goal_id, title, client_id, first, last, count, _position in rows}
+
+
+def _stale_goals_query(where, minimum: int, limit: int):
+    """The stale goals of the clients matching `where`, as one query.
 
     One query returning only the stale goals. Each goal's last progress comes from
     `goal_progress` (kept by triggers), and its notes since then are counted on the
@@ -135,11 +154,9 @@ def goals_without_progress(where, minimum: int = STALE_AFTER,
                        == "active")
                     & Plan.deleted_at.is_null() & Goal.deleted_at.is_null()
                     & Goal.status.not_in(CLOSED_GOAL_STATUSES)))
-    stale = (Select([goals], [SQL("*")]).where(SQL("since") >= minimum)
-             .order_by(SQL("last_name"), SQL("first_name"), SQL("position"), SQL("id"))
-             .limit(limit).bind(db))
-    return {goal_id: StaleGoal(goal_id, title, client_id, f"{first} {last}", count)
-            for goal_id, title, client_id, first, last, count, _position in stale.tuples()}
+    return (Select([goals], [SQL("*")]).where(SQL("since") >= minimum)
+            .order_by(SQL("last_name"), SQL("first_name"), SQL("position"), SQL("id"))
+            .limit(limit).bind(db))
 
 
 def stale_goals_of_client(client: Client, minimum: int = STALE_AFTER) -> list[StaleGoal]:

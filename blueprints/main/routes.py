@@ -3,8 +3,9 @@ from flask_login import current_user
 
 from blueprints.main import bp
 from blueprints.web import render
-from core.access import clients_visible_to
+from core.access import rows_in_scope
 from core.db import db
+from core.models import Client
 
 
 @bp.get("/healthz")
@@ -26,5 +27,12 @@ def dashboard():
     context = {"dashboard_panels": [template for template, _ in DASHBOARD_PANELS]}
     for _template, build in DASHBOARD_PANELS:
         context.update(build(current_user))
-    clients = clients_visible_to(current_user).limit(50)
-    return render("main/dashboard.html", clients=list(clients), **context)
+    return render("main/dashboard.html", clients=_first_clients(current_user), **context)
+
+
+def _first_clients(user, limit: int = 50) -> list[Client]:
+    """The first active clients of the caseload by name (compiled once per role)."""
+    return rows_in_scope("dashboard.clients", lambda: (
+        Client.select(Client.id, Client.first_name, Client.last_name, Client.presenting_problem)
+        .where(Client.status == "active")
+        .order_by(Client.last_name, Client.first_name, Client.id).limit(limit)), user)

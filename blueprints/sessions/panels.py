@@ -6,8 +6,6 @@ from werkzeug.routing import BuildError
 from blueprints.clients.routes import CLIENT_PAGE_SECTIONS
 from blueprints.main.routes import DASHBOARD_PANELS
 from core import homework, measures, notes, portal, progress
-from core.access import client_scope
-from core.models import Client
 
 
 def plan_url(plan) -> str:
@@ -29,12 +27,11 @@ def client_section(user, client) -> dict:
 
 
 def dashboard_panel(user) -> dict:
-    scope = client_scope(user)
     return {"attention": {
         "feedback": homework.new_feedback(user),
         "overdue": homework.overdue(user),
         "reviews": homework.plans_due_for_review(user),
-        "stale": list(progress.goals_without_progress(scope & (Client.status == "active")).values()),
+        "stale": progress.stale_goals_in_caseload(user),
     }, "plan_url": plan_url}
 
 
