@@ -5,6 +5,7 @@ checked whenever a score for that instrument comes in; the first score that meet
 sets Goal.target_met_on.
 """
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -132,9 +133,16 @@ def _name_pattern(name: str) -> str:
     return r"(?<![A-Za-z0-9])" + flexible + r"(?![A-Za-z0-9])"
 
 
+@functools.lru_cache(maxsize=1024)
+def _name_regex(name: str) -> re.Pattern:
+    # Built once per name: the new-note page checks every goal against every instrument.
+    return re.compile(_name_pattern(name), re.IGNORECASE)
+
+
 def _names_in(text: str, names) -> list[str]:
-    return [name for name in sorted(names, key=len, reverse=True)
-            if re.search(_name_pattern(name), text, re.IGNORECASE)]
+    if not text:
+        return []
+    return [name for name in sorted(names, key=len, reverse=True) if _name_regex(name).search(text)]
 
 
 def goal_instrument(goal, names=None) -> str | None:
