@@ -9,6 +9,8 @@ Only for equality parameters (ids, tokens): a stand-in must reach the SQL unchan
 """
 from core.db import db
 
+# A cursor wrapper's state that belongs to one run, not to the query's column mapping.
+_PER_RUN = {"cursor", "count", "index", "initialized", "populated", "row_cache"}
 _STR_STAND_IN = "\x01stand-in-%d\x01"
 _INT_STAND_IN = -(10 ** 15)
 
@@ -27,6 +29,7 @@ class Prepared:
     def __init__(self, build):
         self._build = build
         self._compiled = {}
+        self._mappings = {}
 
     def _compile(self, key, args):
         stand_ins = [_stand_in(value, i) for i, value in enumerate(args)]
@@ -48,10 +51,28 @@ class Prepared:
         query, sql, params, slots = compiled
         values = [args[slot] if slot is not None else param for param, slot in zip(params, slots)]
         cursor = db.execute_sql(sql, values)
-        return query._get_cursor_wrapper(cursor)  # peewee's own hydration, joins included
+        wrapper = query._get_cursor_wrapper(cursor)  # peewee's own hydration, joins included
+        # peewee maps the result columns to models and converters on each query's first row;
+        # the SQL is fixed, so the mapping is too: keep it from the first run.
+        known = self._mappings.get(full_key)
+        if known is not None:
+            wrapper.__dict__.update(known)
+            wrapper.initialized = True
+        return wrapper, full_key
+
+    def _remember(self, wrapper, full_key):
+        if wrapper.initialized and full_key not in self._mappings:
+            self._mappings[full_key] = {k: v for k, v in wrapper.__dict__.items()
+                                        if k not in _PER_RUN}
 
     def first(self, key, *args):
-        return next(iter(self._rows(key, args)), None)
+        wrapper, full_key = self._rows(key, args)
+        row = next(iter(wrapper), None)
+        self._remember(wrapper, full_key)
+        return row
 
     def all(self, key, *args) -> list:
-        return list(self._rows(key, args))
+        wrapper, full_key = self._rows(key, args)
+        rows = list(wrapper)
+        self._remember(wrapper, full_key)
+        return rows
