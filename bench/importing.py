@@ -47,7 +47,7 @@ def import_throughput(flask, env: dict, folder, log_folder, owner: str = "clinic
     limit = re.search(r"the limit is (\d+) at once", run.stdout + run.stderr)
     if run.returncode != 0 and limit:
         size = int(limit.group(1))
-        seconds, imported, runs = 0.0, 0, []
+        seconds, imported = 0.0, 0
         for first in range(0, len(files), size):
             took, count, run = _run(flask, env, files[first:first + size], owner)
             seconds, imported = seconds + took, imported + count

@@ -13,7 +13,6 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import time
 import urllib.parse
 
 from bench import report

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from peewee import JOIN, SQL, NodeList, fn
 
 from core.access import NotFound, can_edit_template, get_template, template_scope
-from core.db import db, is_sqlite
+from core.db import is_sqlite
 from core.library import get_version
 from core.models import Template, TemplateTag, TemplateVersion, User
 from core.prepared import Prepared
@@ -131,8 +131,8 @@ def browse(user, filters: Filters, per_page: int = PER_PAGE) -> LibraryPage:
     values = [v for v in optional if v]
     prepared = _PAGE_QUERIES.get(shape)
     if prepared is None:
-        prepared = _PAGE_QUERIES[shape] = _Rows(partial(_page_query, shape))
-    rows = prepared.rows(shape, user.practice_id, user.id, *values,
+        prepared = _PAGE_QUERIES[shape] = Prepared(partial(_page_query, shape))
+    rows = prepared.tuples(shape, user.practice_id, user.id, *values,
                          per_page + 1, (filters.page - 1) * per_page)
     cards = [Card(*row[:-1], _tags(row[-1])) for row in rows]
     return LibraryPage(filters, cards[:per_page], has_next=len(cards) > per_page)
@@ -162,23 +162,9 @@ def _page_query(shape, practice_id, user_id, *values):
     return query.order_by(*_ORDER[sort]).limit(limit).offset(offset)
 
 
-class _Rows(Prepared):
-    """A prepared query whose rows come back as plain tuples: a page of cards needs no models.
-
-    Building the page query's SQL with peewee took longer than SQLite took to run it.
-    """
-
-    def rows(self, key, *args) -> list[tuple]:
-        full_key = (type(db.obj).__name__, key, tuple(type(a) for a in args))
-        compiled = self._compiled.get(full_key)
-        if compiled is None:
-            compiled = self._compiled[full_key] = self._compile(key, args)
-        _query, sql, params, slots = compiled
-        values = [args[slot] if slot is not None else param for param, slot in zip(params, slots)]
-        return db.execute_sql(sql, values).fetchall()
-
-
-_PAGE_QUERIES: dict[tuple, _Rows] = {}
+# Building the page query's SQL with peewee took longer than SQLite took to run it: one
+# compiled query per shape of filters, its rows read as plain tuples (a card needs no models).
+_PAGE_QUERIES: dict[tuple, Prepared] = {}
 
 
 def tags_for(template_ids: list[int]) -> dict[int, list[str]]:

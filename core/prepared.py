@@ -24,7 +24,7 @@ def _stand_in(value, index):
 class Prepared:
     """`Prepared(build)`; `.first(key, *args)` runs build(*args)'s query, compiled once per key
     and database dialect, and returns its first row (joined models attached) or None;
-    `.all(key, *args)` returns every row."""
+    `.all(key, *args)` returns every row, `.tuples(key, *args)` every row as plain tuples."""
 
     def __init__(self, build):
         self._build = build
@@ -43,14 +43,17 @@ class Prepared:
                 raise ValueError(f"argument {i} did not reach the SQL unchanged")
         return query, sql, params, slots
 
-    def _rows(self, key, args):
+    def _execute(self, key, args):
         full_key = (type(db.obj).__name__, key, tuple(type(a) for a in args))
         compiled = self._compiled.get(full_key)
         if compiled is None:
             compiled = self._compiled[full_key] = self._compile(key, args)
         query, sql, params, slots = compiled
         values = [args[slot] if slot is not None else param for param, slot in zip(params, slots)]
-        cursor = db.execute_sql(sql, values)
+        return db.execute_sql(sql, values), query, full_key
+
+    def _rows(self, key, args):
+        cursor, query, full_key = self._execute(key, args)
         wrapper = query._get_cursor_wrapper(cursor)  # peewee's own hydration, joins included
         # peewee maps the result columns to models and converters on each query's first row;
         # the SQL is fixed, so the mapping is too: keep it from the first run.
@@ -70,6 +73,10 @@ class Prepared:
         row = next(iter(wrapper), None)
         self._remember(wrapper, full_key)
         return row
+
+    def tuples(self, key, *args) -> list[tuple]:
+        """Every row as the driver returns it, no models (nor field conversions)."""
+        return self._execute(key, args)[0].fetchall()
 
     def all(self, key, *args) -> list:
         wrapper, full_key = self._rows(key, args)
