@@ -129,7 +129,8 @@ def library_import(paths, owner_email, practice_name, visibility):
         if visibility == "private" and user is None:
             click.echo("Error: a private template needs an owner (--owner EMAIL).", err=True)
             sys.exit(1)
-        report = check_uploads(read_paths(paths), max_files=None)
+        report = check_uploads(read_paths(paths), max_files=None,
+                               processes=min(os.cpu_count() or 1, 4))
         if report.errors:
             _fail_with(report.errors)
         if not report.items:

@@ -130,25 +130,46 @@ def gather(uploads: list[tuple[str, bytes]], report: ImportReport,
     return files
 
 
-def check_files(files: list[tuple[str, bytes | str]],
-                report: ImportReport | None = None) -> ImportReport:
-    """Parse every file; the report names each one that would be created and every error."""
+def _parse_file(file: tuple[str, bytes | str]):
+    name, data = file
+    try:
+        return name, parse_source(data, name), None
+    except TemplateFormatError as exc:
+        return name, None, exc.errors
+
+
+# Below this many files a second process costs more than it saves.
+PARALLEL_FROM = 200
+
+
+def check_files(files: list[tuple[str, bytes | str]], report: ImportReport | None = None,
+                processes: int = 1) -> ImportReport:
+    """Parse every file; the report names each one that would be created and every error.
+
+    `processes` > 1 (the command line, on a machine with several cores) parses a large batch
+    in forked worker processes: parsing and rendering are pure CPU, about 40% of an import.
+    Workers only parse; they never touch the database."""
     report = report or ImportReport()
-    for name, data in files:
-        try:
-            parsed = parse_source(data, name)
-        except TemplateFormatError as exc:
-            report.errors += exc.errors
-            continue
-        report.items.append(ImportItem(name, parsed))
+    if processes > 1 and len(files) >= PARALLEL_FROM:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_parse_file, files, chunksize=50))
+    else:
+        results = map(_parse_file, files)
+    for name, parsed, errors in results:
+        if errors:
+            report.errors += errors
+        else:
+            report.items.append(ImportItem(name, parsed))
     return report
 
 
-def check_uploads(uploads: list[tuple[str, bytes]],
-                  max_files: int | None = MAX_FILES) -> ImportReport:
+def check_uploads(uploads: list[tuple[str, bytes]], max_files: int | None = MAX_FILES,
+                  processes: int = 1) -> ImportReport:
     """`max_files` bounds a web upload; the command line passes None (its files are local)."""
     report = ImportReport()
-    return check_files(gather(uploads, report, max_files), report)
+    return check_files(gather(uploads, report, max_files), report, processes)
 
 
 def read_paths(paths) -> list[tuple[str, bytes]]:

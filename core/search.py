@@ -49,12 +49,16 @@ def index_templates(rows: list[tuple[int, str, str, str]]):
     if is_sqlite():
         cursor.executemany("INSERT INTO template_fts (rowid, title, tags, body) VALUES (?, ?, ?, ?)",
                            rows)
-    else:
-        cursor.executemany(
-            "UPDATE template SET search_vector = "
-            "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B')"
-            " || setweight(to_tsvector('simple', %s), 'C') WHERE id = %s",
-            [(title, tags, body, template_id) for template_id, title, tags, body in rows])
+    else:  # pages of rows per statement: psycopg2's executemany is a round trip per row
+        from psycopg2.extras import execute_values
+        execute_values(
+            cursor,
+            "UPDATE template AS t SET search_vector = "
+            "setweight(to_tsvector('simple', v.title), 'A') || "
+            "setweight(to_tsvector('simple', v.tags), 'B') || "
+            "setweight(to_tsvector('simple', v.body), 'C') "
+            "FROM (VALUES %s) AS v (id, title, tags, body) WHERE t.id = v.id",
+            rows, page_size=200)
 
 
 def search_terms(text: str) -> list[str]:

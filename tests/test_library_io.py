@@ -386,3 +386,19 @@ def test_cli_export_writes_every_template_and_imports_back(runner, tmp_path, wor
         assert AuditEvent.select().where(AuditEvent.action == "template.export").count() == 2
     again = runner.invoke(args=["library", "import", str(out)])
     assert again.exit_code == 0 and "Imported 2 templates" in again.output
+
+
+def test_a_large_batch_parsed_in_worker_processes_gives_the_same_report():
+    """The command line parses big batches in forked processes: same items, same order, same
+    line-numbered errors as one process."""
+    from core.library_io import PARALLEL_FROM, check_files
+    starters = sorted(STARTER.glob("*.md"))
+    files = [(f"copy-{n}-{path.name}", path.read_bytes())
+             for n in range(PARALLEL_FROM // len(starters) + 1) for path in starters]
+    files.insert(7, ("broken.md", b"---\ntitle: Broken\n---\n# One hash heading\n"))
+    serial, parallel = check_files(files), check_files(files, processes=2)
+    assert len(files) > PARALLEL_FROM and serial.errors
+    assert [str(e) for e in parallel.errors] == [str(e) for e in serial.errors]
+    assert any("broken.md, line 4" in str(e) for e in parallel.errors)
+    assert [(i.name, i.parsed.html) for i in parallel.items] == \
+        [(i.name, i.parsed.html) for i in serial.items]
