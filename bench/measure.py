@@ -3,6 +3,8 @@ per request (counted by wrapping the database's execute_sql), bytes of each htmx
 the plan page's first load (HTML + CSS + JS as served, raw and gzip-compressed)."""
 import gzip
 import re
+import statistics
+import time
 import urllib.parse
 
 from core.db import db
@@ -95,4 +97,26 @@ def measure(app, email: str, password: str, paths: dict) -> dict:
         out["bytes"][name] = len(body)
     raw, compressed, assets = first_load(client, paths["plan_20_goals"][1])
     out["first_load"] = {"raw": raw, "gzip": compressed, "parts": assets}
+    out["plan_cache"] = plan_cache_figures(app, client, counter, paths)
+    return out
+
+
+def plan_cache_figures(app, client, counter, paths) -> dict:
+    """The plan page's two paths (blueprints/plans/page_cache.py): a miss renders the body (the
+    first view after any change), a hit reuses it. Queries and in-process median ms of each."""
+    from blueprints.plans.page_cache import RenderedCache
+    out = {}
+    for name in ("plan_5_goals", "plan_20_goals"):
+        path = paths[name][1]
+        for kind in ("miss", "hit"):
+            times = []
+            for _ in range(31):
+                if kind == "miss":
+                    app.extensions["plan_page_cache"] = RenderedCache()
+                counter.count = 0
+                started = time.perf_counter()
+                client.get(path).get_data()
+                times.append(time.perf_counter() - started)
+            out[f"{name}_{kind}"] = {"queries": counter.count,
+                                     "ms": round(statistics.median(times) * 1000, 2)}
     return out
