@@ -1,6 +1,7 @@
 """The audit trail: who viewed or changed which record, when and from where."""
 from contextvars import ContextVar
 
+from core.db import insert_each
 from core.models import AuditEvent
 
 # The web layer sets this for each request so domain code need not know about Flask.
@@ -12,9 +13,9 @@ def record(action: str, user=None, practice=None, target_type: str = "", target_
     """Write one event. `detail` is short and never holds passwords or clinical text."""
     if practice is None and user is not None:
         practice = user.practice_id
-    return AuditEvent.create(action=action, user=user, practice=practice,
-                             target_type=target_type, target_id=target_id,
-                             ip=current_ip.get()[:64], detail=(detail or "")[:255])
+    return insert_each(AuditEvent, [dict(
+        action=action, user=user, practice=practice, target_type=target_type,
+        target_id=target_id, ip=current_ip.get()[:64], detail=(detail or "")[:255])])[0]
 
 
 def events_for_practice(practice_id: int, action: str = "", user_id: int | None = None,

@@ -61,3 +61,75 @@ def close_pool():
 
 def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
+
+
+# --- inserts without peewee's per-call SQL building ---------------------------------------------
+# peewee builds an INSERT's SQL anew on every create() or insert_many(): half the cost of a
+# 1,000-file import, and a third of the audit event written on a cached plan page view.
+
+_INSERTS: dict = {}
+
+
+def _insert_sql(model, names, returning=False) -> tuple[str, list]:
+    """One INSERT text for rows with the fields `names` (defaults added), and its fields;
+    built once per model, fields and dialect."""
+    key = (model, tuple(names), returning, db.param)
+    built = _INSERTS.get(key)
+    if built is None:
+        built = _INSERTS[key] = _build_insert(model, names, returning)
+    return built
+
+
+def _build_insert(model, names, returning):
+    fields = [model._meta.fields[name] for name in names]
+    fields += [f for f in model._meta.defaults if f.name not in names]
+
+    def quoted(name):
+        return db.quote[0] + name + db.quote[1]  # our own identifiers: no quotes inside
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quoted(model._meta.table_name), ", ".join(quoted(f.column_name) for f in fields),
+        ", ".join([db.param] * len(fields)))
+    if returning:
+        sql += " RETURNING " + quoted(model._meta.primary_key.column_name)
+    return sql, fields
+
+
+def _full(model, fields, row) -> dict:
+    defaults = model._meta.defaults
+    return {f.name: row[f.name] if f.name in row else
+            (defaults[f]() if callable(defaults[f]) else defaults[f]) for f in fields}
+
+
+def insert_each(model, rows: list[dict]) -> list:
+    """Insert the rows one by one (their ids are needed in order); the saved instances."""
+    if not rows:
+        return []
+    returning = not is_sqlite()
+    sql, fields = _insert_sql(model, list(rows[0]), returning)
+    out = []
+    for row in rows:
+        data = _full(model, fields, row)
+        cursor = db.execute_sql(sql, [f.db_value(data[f.name]) for f in fields])
+        instance = model(**data)
+        setattr(instance, model._meta.primary_key.name,
+                cursor.fetchone()[0] if returning else cursor.lastrowid)
+        instance._dirty.clear()
+        out.append(instance)
+    return out
+
+
+def insert_all(model, rows: list[dict]) -> None:
+    """Insert rows that all have the same fields, in one batch."""
+    if not rows:
+        return
+    sql, fields = _insert_sql(model, list(rows[0]))
+    values = []
+    for row in rows:
+        data = _full(model, fields, row)
+        values.append([f.db_value(data[f.name]) for f in fields])
+    if is_sqlite():
+        db.cursor().executemany(sql, values)
+    else:  # psycopg2's executemany is a round trip per row; execute_values sends pages of rows
+        from psycopg2.extras import execute_values
+        head = sql[:sql.index(" VALUES (")]
+        execute_values(db.cursor(), head + " VALUES %s", values, page_size=200)

@@ -11,7 +11,7 @@ from peewee import IntegrityError
 
 from core import audit
 from core.access import NotFound, can_edit_template, denied
-from core.db import db, is_sqlite, utcnow
+from core.db import db, insert_all, insert_each, utcnow
 from core.models import VISIBILITIES, Template, TemplateTag, TemplateVersion
 from core.rendering import render_template_html
 from core.search import index_template, index_templates
@@ -103,64 +103,6 @@ def _store_tags_and_index(template: Template, parsed: Parsed, fresh: bool = Fals
                    template_to_search_text(parsed.template), fresh=fresh)
 
 
-def _insert_sql(model, names, returning=False) -> tuple[str, list]:
-    """One INSERT text for rows with the fields `names` (defaults added); and its fields.
-
-    peewee builds an INSERT's SQL anew on every create() or insert_many(), which was half the
-    cost of a 1,000-file import; these are built once per call and run per row or batch."""
-    fields = [model._meta.fields[name] for name in names]
-    fields += [f for f in model._meta.defaults if f.name not in names]
-
-    def quoted(name):
-        return db.quote[0] + name + db.quote[1]  # our own identifiers: no quotes inside
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quoted(model._meta.table_name), ", ".join(quoted(f.column_name) for f in fields),
-        ", ".join([db.param] * len(fields)))
-    if returning:
-        sql += " RETURNING " + quoted(model._meta.primary_key.column_name)
-    return sql, fields
-
-
-def _full(model, fields, row) -> dict:
-    defaults = model._meta.defaults
-    return {f.name: row[f.name] if f.name in row else
-            (defaults[f]() if callable(defaults[f]) else defaults[f]) for f in fields}
-
-
-def _insert_each(model, rows: list[dict]) -> list:
-    """Insert the rows one by one (their ids are needed in order); the saved instances."""
-    if not rows:
-        return []
-    returning = not is_sqlite()
-    sql, fields = _insert_sql(model, list(rows[0]), returning)
-    out = []
-    for row in rows:
-        data = _full(model, fields, row)
-        cursor = db.execute_sql(sql, [f.db_value(data[f.name]) for f in fields])
-        instance = model(**data)
-        instance.id = cursor.fetchone()[0] if returning else cursor.lastrowid
-        instance._dirty.clear()
-        out.append(instance)
-    return out
-
-
-def _insert_all(model, rows: list[dict]) -> None:
-    """Insert rows that all have the same fields, in one batch."""
-    if not rows:
-        return
-    sql, fields = _insert_sql(model, list(rows[0]))
-    values = []
-    for row in rows:
-        data = _full(model, fields, row)
-        values.append([f.db_value(data[f.name]) for f in fields])
-    if is_sqlite():
-        db.cursor().executemany(sql, values)
-    else:  # psycopg2's executemany is a round trip per row; execute_values sends pages of rows
-        from psycopg2.extras import execute_values
-        head = sql[:sql.index(" VALUES (")]
-        execute_values(db.cursor(), head + " VALUES %s", values, page_size=200)
-
-
 def insert_template(user, parsed: Parsed, visibility: str, *, practice_id=None, source_key=None,
                     **extra) -> Template:
     """The rows of a new template (call inside a transaction)."""
@@ -184,16 +126,16 @@ def insert_templates(user, parsed_list: list[Parsed], visibility: str, *, practi
     if visibility not in VISIBILITIES:
         raise LibraryError(f"Unknown visibility {visibility!r}.")
     now = utcnow()
-    templates = _insert_each(Template, [
+    templates = insert_each(Template, [
         dict(owner=owner, practice=practice, visibility=visibility, current_version=1,
              source_key=source_key, created_at=now, updated_at=now,
              **_columns(parsed, user.name if user else ""), **extra)
         for parsed in parsed_list])
     pairs = list(zip(templates, parsed_list))
-    _insert_all(TemplateVersion, [{"template": t.id, "number": 1, "source": p.source,
+    insert_all(TemplateVersion, [{"template": t.id, "number": 1, "source": p.source,
                                    "html": p.html, "created_by": owner, "created_at": now}
                                   for t, p in pairs])
-    _insert_all(TemplateTag, [{"template": t.id, "tag": tag} for t, p in pairs for tag in p.tags])
+    insert_all(TemplateTag, [{"template": t.id, "tag": tag} for t, p in pairs for tag in p.tags])
     index_templates([(t.id, t.title, " ".join(p.tags), template_to_search_text(p.template))
                      for t, p in pairs])
     return templates
