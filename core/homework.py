@@ -7,6 +7,7 @@ from peewee import JOIN
 from core import audit
 from core.access import rows_in_scope, scoped
 from core.db import db, utcnow
+from core.prepared import Prepared
 from core.models import (HOMEWORK_STATUSES, Client, Goal, Homework, HomeworkSuggestion, Objective,
                          Plan)
 from core.revisions import record_changes, record_event
@@ -47,9 +48,16 @@ def homework_since(client_id: int, since: dt.datetime | None) -> list[Homework]:
 
 
 def homework_of(client_id: int, limit: int = 50) -> list[Homework]:
-    return list(_live(Homework.select(Homework, Goal).join(Goal, JOIN.LEFT_OUTER)
-                      .where(Homework.client == client_id))
-                .order_by(Homework.created_at.desc(), Homework.id.desc()).limit(limit))
+    """The client's latest homework, with what the client page lists of each."""
+    return _HOMEWORK_ROWS.all("homework of", client_id, limit)
+
+
+_HOMEWORK_ROWS = Prepared(lambda client_id, limit: _live(
+    Homework.select(Homework.id, Homework.client, Homework.goal, Homework.text,
+                    Homework.due_date, Homework.status, Homework.feedback,
+                    Homework.feedback_seen, Homework.created_at, Goal.id, Goal.title)
+    .join(Goal, JOIN.LEFT_OUTER).where(Homework.client == client_id))
+    .order_by(Homework.created_at.desc(), Homework.id.desc()).limit(limit))
 
 
 def mark_feedback_seen(homework_ids) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from core import audit
 from core.db import db
 from core.models import Client, CustomMeasure, Goal, MeasureScore, Plan
+from core.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -219,10 +220,14 @@ def target_status(goal, latest_score) -> str | None:
 def latest_scores(client_id: int) -> dict[str, MeasureScore]:
     """{instrument: its most recent MeasureScore} for one client, in one query."""
     latest = {}
-    for row in (MeasureScore.select().where(MeasureScore.client == client_id)
-                .order_by(MeasureScore.taken_on, MeasureScore.id)):
+    for row in _SCORES_BY_DATE.all("scores by date", client_id):
         latest[row.instrument] = row
     return latest
+
+
+# Read on the plan page, the goal card after each save, the new note and the client page.
+_SCORES_BY_DATE = Prepared(lambda client_id: MeasureScore.select().where(
+    MeasureScore.client == client_id).order_by(MeasureScore.taken_on, MeasureScore.id))
 
 
 def scores_of(client_id: int) -> list[MeasureScore]:

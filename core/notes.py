@@ -7,6 +7,7 @@ from peewee import JOIN
 from core import audit
 from core.access import scoped
 from core.db import db, utcnow
+from core.prepared import Prepared
 from core.models import (GOAL_STATUSES, NOTE_FORMATS, Client, Goal, NoteAddendum, NoteTemplate,
                          Plan, ProgressEntry, SessionNote, User)
 from core.progress import CLOSED_GOAL_STATUSES, active_goals
@@ -242,7 +243,19 @@ def note_addenda(note_id: int) -> list[NoteAddendum]:
 
 
 def notes_of(client_id: int, limit: int | None = None):
-    query = (SessionNote.select(SessionNote, User).join(User, JOIN.LEFT_OUTER)
-             .where(SessionNote.client == client_id)
+    """The client's notes, newest first, with what a list of them shows (not their text)."""
+    if limit:
+        return _NOTE_ROWS.all("notes, limited", client_id, limit)
+    return _NOTE_ROWS.all("notes", client_id)
+
+
+def _note_rows(client_id, limit=None):
+    query = (SessionNote.select(SessionNote.id, SessionNote.client, SessionNote.date,
+                                SessionNote.format, SessionNote.signed_at, SessionNote.created_at,
+                                SessionNote.clinician, User.id, User.name)
+             .join(User, JOIN.LEFT_OUTER).where(SessionNote.client == client_id)
              .order_by(SessionNote.date.desc(), SessionNote.created_at.desc()))
-    return list(query.limit(limit) if limit else query)
+    return query.limit(limit) if limit is not None else query
+
+
+_NOTE_ROWS = Prepared(_note_rows)

@@ -12,6 +12,7 @@ from peewee import JOIN, Case, fn
 from core import audit
 from core.access import lookup, template_scope
 from core.db import db, utcnow
+from core.prepared import Prepared
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
                          Intervention, Objective, Plan, PlanChange, Revision, Template,
                          TemplateVersion, User)
@@ -80,9 +81,12 @@ def get_plan_for_page(user, plan_id: int) -> Plan:
         user, "plan", plan_id)
 
 
-def plans_for_client(client: Client):
-    return (Plan.select().where((Plan.client == client.id) & Plan.deleted_at.is_null())
-            .order_by(Plan.created_at.desc()))
+def plans_for_client(client: Client) -> list[Plan]:
+    return _PLANS_OF.all("plans of", client.id)
+
+
+_PLANS_OF = Prepared(lambda client_id: Plan.select().where(
+    (Plan.client == client_id) & Plan.deleted_at.is_null()).order_by(Plan.created_at.desc()))
 
 
 # --- from a template to a plan ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash
 from core import audit
 from core.accounts import hash_password, keep_alive, normalize_email, password_problem
 from core.db import db, utcnow
+from core.prepared import Prepared
 from core.homework import record_client_answer
 from core.measures import latest_scores, target_status
 from core.models import (Client, Goal, Homework, Objective, Plan, PortalAccount, PortalInvitation,
@@ -111,7 +112,11 @@ def revoke_access(user, client: Client) -> bool:
 
 
 def account_for(client_id: int) -> PortalAccount | None:
-    return PortalAccount.get_or_none(PortalAccount.client == client_id)
+    return _ACCOUNT_OF.first("account of", client_id)
+
+
+_ACCOUNT_OF = Prepared(lambda client_id: PortalAccount.select().where(
+    PortalAccount.client == client_id).limit(1))
 
 
 # --- signing in ---------------------------------------------------------------------------------

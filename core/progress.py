@@ -11,6 +11,7 @@ from core.homework import homework_since
 from core.measures import latest_scores
 from core.models import (Client, Goal, GoalProgress, Objective, Plan, ProgressEntry,
                          SessionNote)
+from core.prepared import Prepared
 
 CLOSED_GOAL_STATUSES = ("achieved", "discontinued")
 STALE_AFTER = 2  # notes in a row without progress before a goal is flagged
@@ -160,21 +161,12 @@ def _stale_goals_query(where, minimum: int, limit: int):
 
 
 def stale_goals_of_client(client: Client, minimum: int = STALE_AFTER) -> list[StaleGoal]:
-    """goals_without_progress for one client in one query: for a single client's handful of
-    goals and notes the correlated subqueries are cheap (they are not for a whole caseload)."""
-    entry_note = SessionNote.alias()
-    last_progress = (ProgressEntry.select(fn.MAX(entry_note.created_at))
-                     .join(entry_note, on=(ProgressEntry.note == entry_note.id))
-                     .where(ProgressEntry.goal == Goal.id))
-    later = SessionNote.alias()
-    notes_since = (later.select(fn.COUNT(later.id))
-                   .where((later.client == client.id)
-                          & (later.created_at > fn.COALESCE(last_progress, Plan.created_at))))
-    rows = (Goal.select(Goal.id, Goal.title, notes_since.alias("since")).join(Plan)
-            .where((Plan.client == client.id) & (Plan.status == "active")
-                   & Plan.deleted_at.is_null() & Goal.deleted_at.is_null()
-                   & Goal.status.not_in(CLOSED_GOAL_STATUSES))
-            .order_by(Plan.id, Goal.position, Goal.id).tuples())
-    return [StaleGoal(goal_id, title, client.id, client.full_name, since)
-            for goal_id, title, since in rows if since >= minimum]
+    """goals_without_progress for one client (the client page), compiled once."""
+    if minimum != STALE_AFTER:
+        return list(goals_without_progress(Client.id == client.id, minimum).values())
+    return list(_stale_goals(_STALE_OF_CLIENT.all("stale goals of client", client.id)).values())
+
+
+_STALE_OF_CLIENT = Prepared(lambda client_id: _stale_goals_query(
+    Client.id == client_id, STALE_AFTER, 200).tuples())
 
