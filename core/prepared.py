@@ -7,7 +7,13 @@ and afterwards only executes the SQL and hydrates rows with peewee's own cursor 
 
 Only for equality parameters (ids, tokens): a stand-in must reach the SQL unchanged.
 """
-from core.db import db
+import hashlib
+import re
+import weakref
+
+import peewee
+
+from core.db import db, is_sqlite
 
 # A cursor wrapper's state that belongs to one run, not to the query's column mapping.
 _PER_RUN = {"cursor", "count", "index", "initialized", "populated", "row_cache"}
@@ -43,17 +49,19 @@ class Prepared:
                 raise ValueError(f"argument {i} did not reach the SQL unchanged")
         return query, sql, params, slots
 
-    def _execute(self, key, args):
+    def _execute(self, key, args, plan_once=False):
         full_key = (type(db.obj).__name__, key, tuple(type(a) for a in args))
         compiled = self._compiled.get(full_key)
         if compiled is None:
             compiled = self._compiled[full_key] = self._compile(key, args)
         query, sql, params, slots = compiled
         values = [args[slot] if slot is not None else param for param, slot in zip(params, slots)]
+        if plan_once and not is_sqlite():  # (sqlite3 keeps a statement cache of its own)
+            return db.execute_sql(_server_prepared(sql, len(values)), values), query, full_key
         return db.execute_sql(sql, values), query, full_key
 
-    def _rows(self, key, args):
-        cursor, query, full_key = self._execute(key, args)
+    def _rows(self, key, args, plan_once=False):
+        cursor, query, full_key = self._execute(key, args, plan_once)
         wrapper = query._get_cursor_wrapper(cursor)  # peewee's own hydration, joins included
         # peewee maps the result columns to models and converters on each query's first row;
         # the SQL is fixed, so the mapping is too: keep it from the first run.
@@ -69,7 +77,9 @@ class Prepared:
                                         if k not in _PER_RUN}
 
     def first(self, key, *args):
-        wrapper, full_key = self._rows(key, args)
+        """The first row. On PostgreSQL planned once per connection: these are lookups of one
+        record by key, which a generic plan serves as well as a fresh one."""
+        wrapper, full_key = self._rows(key, args, plan_once=True)
         row = next(iter(wrapper), None)
         self._remember(wrapper, full_key)
         return row
@@ -83,3 +93,34 @@ class Prepared:
         rows = list(wrapper)
         self._remember(wrapper, full_key)
         return rows
+
+
+# --- PostgreSQL: plan once per connection ----------------------------------------------------
+# PostgreSQL plans every statement it is sent; for the scoped lookups planning took ~0.55 ms
+# and running ~0.1 ms. A server-side prepared statement is planned once per connection (the
+# pool keeps connections), then each request only sends EXECUTE with its values.
+# Only for first() (one record by key): lists such as the dashboard's or the library search
+# ran slower on the generic plan PostgreSQL settles on for a prepared statement.
+# Prepared statements live in a session: behind a transaction-pooling proxy (PgBouncer in
+# transaction mode) they do not work; connect Stepwise to PostgreSQL directly.
+
+_STATEMENT_NAMES: dict[str, str] = {}
+_PREPARED_ON: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _server_prepared(sql: str, n_params: int) -> str:
+    """The EXECUTE text for `sql`, PREPAREd on this connection first if it is not yet."""
+    name = _STATEMENT_NAMES.get(sql)
+    if name is None:
+        name = _STATEMENT_NAMES[sql] = "stepwise_" + hashlib.sha1(sql.encode()).hexdigest()[:20]
+    connection = db.connection()
+    done = _PREPARED_ON.get(connection)
+    if done is None:
+        done = _PREPARED_ON[connection] = set()
+    if name not in done:
+        numbers = iter(range(1, n_params + 1))
+        numbered = re.sub(r"%s", lambda _m: f"${next(numbers)}", sql)
+        with peewee.__exception_wrapper__:  # driver errors as peewee's, like execute_sql
+            connection.cursor().execute(f"PREPARE {name} AS {numbered}")
+        done.add(name)
+    return f"EXECUTE {name} ({', '.join(['%s'] * n_params)})" if n_params else f"EXECUTE {name}"
