@@ -1,7 +1,7 @@
 """Revision history: every changed field of a plan, goal, objective or intervention is kept."""
 import datetime as dt
 
-from core.db import utcnow
+from core.db import insert_all, utcnow
 from core.models import Revision
 
 
@@ -23,12 +23,12 @@ def record_changes(user, plan_id: int, entity: str, before, after: dict) -> int:
             rows.append({"plan": plan_id, "user": user.id if user else None, "at": now,
                          "entity": entity, "entity_id": before.id, "field": name,
                          "old_value": _text(old), "new_value": _text(new)})
-    if rows:
-        Revision.insert_many(rows).execute()
+    insert_all(Revision, rows)  # every save writes these: one cached INSERT text (core/db.py)
     return len(rows)
 
 
 def record_event(user, plan_id: int, entity: str, entity_id: int, event: str, label: str = ""):
     """A change that is not a field edit: added, removed, restored, moved."""
-    Revision.create(plan=plan_id, user=user, at=utcnow(), entity=entity, entity_id=entity_id,
-                    field=event, new_value=label or None)
+    insert_all(Revision, [{"plan": plan_id, "user": user.id if user else None, "at": utcnow(),
+                           "entity": entity, "entity_id": entity_id, "field": event,
+                           "old_value": None, "new_value": label or None}])
