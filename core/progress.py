@@ -53,8 +53,10 @@ def last_entries(goal_ids, exclude_note: int | None = None) -> dict[int, Progres
     if exclude_note:
         latest = latest.where(ProgressEntry.note != exclude_note)
     latest = latest.group_by(ProgressEntry.goal)
+    # Of the note only its date and time: its text is most of its row, and never shown here.
     return {row.goal_id: row for row in
-            ProgressEntry.select(ProgressEntry, SessionNote).join(SessionNote)
+            ProgressEntry.select(ProgressEntry, SessionNote.id, SessionNote.date,
+                                 SessionNote.created_at).join(SessionNote)
             .where(ProgressEntry.id.in_(latest))}
 
 
