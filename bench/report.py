@@ -30,7 +30,7 @@ def database_json(m: dict) -> dict:
     scenarios = {}
     for name in SCENARIOS:
         r = m["scenarios"].get(name, {})
-        keys = ("rps", "ratio", "p50_ms", "p95_ms", "p99_ms", "errors")
+        keys = ("rps", "ratio", "p50_ms", "p95_ms", "p99_ms", "errors", "bare_rps")
         scenarios[name] = {k: r.get(k) for k in keys}
         if r.get("error_kinds"):
             scenarios[name]["error_kinds"] = r["error_kinds"]
@@ -105,15 +105,20 @@ def _targets(name: str, m: dict, j: dict) -> list[str]:
 def _section(name: str, m: dict, j: dict) -> list[str]:
     out = [f"## {'SQLite' if name == 'sqlite' else 'PostgreSQL'}", "",
            f"Seeded in {m['seed_seconds']} s. Bare Flask baseline: **{j['baseline_rps']} rps** "
-           f"(p50 {m['baseline']['p50_ms']} ms, p99 {m['baseline']['p99_ms']} ms).", "",
-           "| scenario | rps | ratio to bare | p50 ms | p95 ms | p99 ms | errors |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+           f"(p50 {m['baseline']['p50_ms']} ms, p99 {m['baseline']['p99_ms']} ms), the median "
+           f"of {m['baseline'].get('runs', 1)} bare runs between the scenarios, which ranged "
+           f"{m['baseline'].get('min_rps', j['baseline_rps'])}–"
+           f"{m['baseline'].get('max_rps', j['baseline_rps'])} rps. Each ratio is to the mean "
+           "of the two bare runs either side of its scenario (`bare rps` below).", "",
+           "| scenario | rps | bare rps | ratio to bare | p50 ms | p95 ms | p99 ms | errors |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for scenario in SCENARIOS:
         r = m["scenarios"].get(scenario, {})
         if "not_available" in r:
-            out.append(f"| {scenario} | not available (HTTP {r['not_available']}) | | | | | |")
+            out.append(f"| {scenario} | not available (HTTP {r['not_available']}) | | | | | | |")
             continue
-        out.append(f"| {scenario} | {r['rps']} | {r['ratio']:.3f} | {r['p50_ms']} | "
+        out.append(f"| {scenario} | {r['rps']} | {r.get('bare_rps', '')} | {r['ratio']:.3f} | "
+                   f"{r['p50_ms']} | "
                    f"{r['p95_ms']} | {r['p99_ms']} | {r['errors']} |")
     out += ["", "`plan_20_goals` opens the same 20-goal plan throughout, so after each worker's "
             "first request it is served from the plan page cache (the hit path below); in "

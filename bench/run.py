@@ -22,6 +22,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 BIN = pathlib.Path(sys.executable).parent
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+# The bare app runs before the first scenario and after each one, this long: each scenario's
+# ratio is to the mean of the bare runs on either side of it, since the load of a shared
+# machine drifts within one run (a single baseline taken first swung ratios by half).
+BARE_SECONDS = int(os.environ.get("BENCH_BARE_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 WORKERS = 4
@@ -30,8 +34,8 @@ WRK = shutil.which("wrk") or "/usr/bin/wrk"
 LUA = ROOT / "bench" / "scenario.lua"
 
 
-def wrk(url: str, prefix: pathlib.Path) -> dict:
-    command = [WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "10s",
+def wrk(url: str, prefix: pathlib.Path, seconds: int = SECONDS) -> dict:
+    command = [WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
                "-s", str(LUA), url, "--", str(prefix)]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     line = next(l for l in result.stdout.splitlines() if l.startswith("BENCH_JSON "))
@@ -112,16 +116,20 @@ def run_database(name: str, url: str) -> dict:
              "session_note_new": ("GET", f"/clients/{caseloads.clients['1'][0]}/notes/new", False)}
     inproc = measure.measure(create_app(), email, info["password"], paths)
 
-    servers = {}
-    print(f"== {name}: bare Flask baseline", flush=True)
-    with Server(BIN / "gunicorn", "bench.bare:app", WORKERS, env, folder / "bare.log", "/") as bare:
-        servers["bare"] = bare.version
-        baseline = wrk(bare.url, _bare_lines(folder))
-    print(f"   bare: {baseline['rps']} rps, p99 {baseline['p99_ms']} ms", flush=True)
-
-    results = {}
+    servers, results, bare_runs = {}, {}, []
     log = folder / "gunicorn.log"
-    with Server(BIN / "gunicorn", "app:create_app()", WORKERS, env, log, "/healthz") as server:
+    with Server(BIN / "gunicorn", "bench.bare:app", WORKERS, env, folder / "bare.log", "/") as bare, \
+            Server(BIN / "gunicorn", "app:create_app()", WORKERS, env, log, "/healthz") as server:
+        servers["bare"] = bare.version
+
+        def bare_run() -> dict:
+            run = wrk(bare.url, _bare_lines(folder), BARE_SECONDS)
+            bare_runs.append(run)
+            return run
+        print(f"== {name}: bare Flask baseline, then each scenario between two bare runs",
+              flush=True)
+        before = bare_run()
+        print(f"   bare: {before['rps']} rps, p99 {before['p99_ms']} ms", flush=True)
         sessions = {str(k): sign_in(server.url, info["clinicians"][uid], info["password"])
                     for k, uid in enumerate(SIGNED_IN, 1)}
         available = []
@@ -141,11 +149,18 @@ def run_database(name: str, url: str) -> dict:
             prefix = folder / f"wrk-{scenario}"
             write_lines(prefix, sessions, per_thread)
             result = wrk(server.url, prefix)
-            result["ratio"] = round(result["rps"] / baseline["rps"], 3)
+            after = bare_run()
+            result["bare_rps"] = round((before["rps"] + after["rps"]) / 2, 1)
+            result["ratio"] = round(result["rps"] / result["bare_rps"], 3)
             results[scenario] = result
-            print(f"   {scenario}: {result['rps']} rps ({result['ratio']} of bare), "
-                  f"p50 {result['p50_ms']} p95 {result['p95_ms']} p99 {result['p99_ms']} ms, "
-                  f"{result['errors']} errors", flush=True)
+            print(f"   {scenario}: {result['rps']} rps ({result['ratio']} of bare at "
+                  f"{result['bare_rps']} rps), p50 {result['p50_ms']} p95 {result['p95_ms']} "
+                  f"p99 {result['p99_ms']} ms, {result['errors']} errors", flush=True)
+            before = after
+    # The run's baseline: the bare run of median throughput (each ratio uses its neighbours).
+    baseline = sorted(bare_runs, key=lambda r: r["rps"])[len(bare_runs) // 2]
+    baseline = {**baseline, "runs": len(bare_runs), "min_rps": min(r["rps"] for r in bare_runs),
+                "max_rps": max(r["rps"] for r in bare_runs)}
     locked = log.read_text(errors="replace").count("database is locked")
 
     print(f"== {name}: import throughput", flush=True)
