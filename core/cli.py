@@ -17,12 +17,16 @@ library_cli = AppGroup("library", help="The template library.")
 
 @db_cli.command("upgrade")
 def db_upgrade():
-    """Create or upgrade the schema in place."""
+    """Create or upgrade the schema in place, and prune the plan page's change log."""
+    from core.triggers import prune_plan_changes
     with db.connection_context():
         before = migrations.current_version()
         applied = migrations.upgrade()
+        with db.atomic():
+            pruned = prune_plan_changes()
     click.echo(f"Schema version {before} -> {migrations.LATEST}"
-               + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)"))
+               + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)")
+               + (f"; {pruned} old plan change rows pruned" if pruned else ""))
 
 
 @db_cli.command("backup")

@@ -111,3 +111,11 @@ def backfill_goal_progress() -> None:
     db.execute_sql("INSERT INTO goal_progress (goal_id, last_at) SELECT pe.goal_id, "
                    "MAX(sn.created_at) FROM progress_entry pe JOIN session_note sn "
                    "ON sn.id = pe.note_id GROUP BY pe.goal_id")
+
+
+def prune_plan_changes() -> int:
+    """Drop every plan_change row but each plan's newest (the only one a cache key reads).
+    Safe while the app runs; `flask db upgrade` does it. Returns the rows dropped."""
+    cursor = db.execute_sql("DELETE FROM plan_change WHERE id NOT IN "
+                            "(SELECT MAX(id) FROM plan_change GROUP BY plan_id)")
+    return cursor.rowcount
