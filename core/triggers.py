@@ -14,8 +14,8 @@
 
 2. `goal_progress`: per goal, when the newest session note with a progress entry for it was
    written (also recomputed if a note's time is changed). The dashboard's "goals without
-   progress" compares it with the client's notes
-   instead of aggregating every progress entry of the caseload on each view.
+   progress" compares it with the client's notes instead of aggregating every progress entry
+   of the caseload on each view.
 
 Each `install_*` function drops and recreates its triggers, so running it again is safe.
 """
