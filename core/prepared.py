@@ -5,7 +5,8 @@ text of two queries (the session's user, the scoped goal) whose shape never chan
 lookup builds its query once with stand-in values, remembers which parameter is which argument,
 and afterwards only executes the SQL and hydrates rows with peewee's own cursor wrapper.
 
-Only for equality parameters (ids, tokens): a stand-in must reach the SQL unchanged.
+Only for equality parameters (ids, tokens): a stand-in must reach the SQL unchanged. On
+PostgreSQL, single-record lookups are also prepared on the server (see the end of this file).
 """
 import hashlib
 import re
@@ -114,9 +115,7 @@ def _server_prepared(sql: str, n_params: int) -> str:
     if name is None:
         name = _STATEMENT_NAMES[sql] = "stepwise_" + hashlib.sha1(sql.encode()).hexdigest()[:20]
     connection = db.connection()
-    done = _PREPARED_ON.get(connection)
-    if done is None:
-        done = _PREPARED_ON[connection] = set()
+    done = _PREPARED_ON.setdefault(connection, set())
     if name not in done:
         numbers = iter(range(1, n_params + 1))
         numbered = re.sub(r"%s", lambda _m: f"${next(numbers)}", sql)
