@@ -11,7 +11,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from blueprints.extensions import login_manager
-from core import accounts, audit
+from core import accounts, audit, merge
 from core.access import NotFound
 from core.db import db
 
@@ -208,6 +208,8 @@ def _template_helpers(app):
         return {"wants_fragment": wants_fragment, "today_iso": lambda: dt.date.today().isoformat(),
                 "csrf_field": _csrf_field, "url_ids": url_ids,
                 "has_endpoint": lambda name: name in app.view_functions}
+
+    app.jinja_env.filters["as_text"] = merge.as_text
 
     @app.template_filter("date")
     def _date(value, fmt="%d %b %Y"):
