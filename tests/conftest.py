@@ -163,8 +163,133 @@ class Browserless:
             data.setdefault("csrf_token", self.csrf_token())
         return self.http.open(url, method=method, data=data, headers=headers, **kwargs)
 
+    def submit(self, page_url, data=None, action=None, follow_redirects=False, **kwargs):
+        """Post a plain (no-JavaScript) form the way a browser does: GET `page_url`, take its
+        <form> (the one posting to `action` when the page has several), fill in `data`, and
+        send exactly the fields that form holds: its own CSRF token or none at all. A key of
+        `data` that is not a field (or a button) of the form fails the test."""
+        page = self.http.get(page_url, **kwargs)
+        assert page.status_code == 200, f"GET {page_url}: {page.status_code}"
+        form = pick_form(parse_forms(page.get_data(as_text=True)), action, page_url)
+        fields = form.values(data or {})
+        target = form.action or page_url
+        return self.http.open(target, method=form.method, data=fields,
+                              follow_redirects=follow_redirects)
+
     def hx_get(self, url, **kwargs):
         return self.http.get(url, headers={"HX-Request": "true"}, **kwargs)
+
+
+class _Form:
+    def __init__(self, action, method):
+        self.action, self.method = action, method
+        self.fields = []          # (name, value) in page order, as a browser would send them
+        self.names = set()        # every field and button name, sent or not
+        self.buttons = {}         # name -> value of named submit buttons
+
+    def values(self, data):
+        unknown = set(data) - self.names
+        assert not unknown, f"not fields of the form posting to {self.action}: {sorted(unknown)}"
+        out, seen = [], set()
+        for name, value in self.fields:
+            if name in data:
+                if name in seen:
+                    continue
+                seen.add(name)
+                given = data[name]
+                for item in given if isinstance(given, (list, tuple)) else [given]:
+                    out.append((name, item))
+            else:
+                out.append((name, value))
+        for name, value in data.items():  # checkboxes left unticked, buttons clicked
+            if name not in seen and name not in {n for n, _ in self.fields}:
+                for item in value if isinstance(value, (list, tuple)) else [value]:
+                    out.append((name, item))
+        from werkzeug.datastructures import MultiDict
+        return MultiDict(out)
+
+
+def parse_forms(html: str) -> list:
+    """The <form>s of a page with their fields, as a browser would submit them."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.forms, self.form, self.textarea, self.select, self.option = [], None, None, None, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form":
+                self.form = _Form(a.get("action") or "", (a.get("method") or "get").upper())
+                self.forms.append(self.form)
+                return
+            if self.form is None or not a.get("name"):
+                if tag == "option" and self.select is not None:
+                    self.option = [a.get("value"), "selected" in a, ""]
+                    self.select[1].append(self.option)
+                return
+            name = a["name"]
+            if tag == "input":
+                kind = (a.get("type") or "text").lower()
+                self.form.names.add(name)
+                if kind in ("submit", "button", "image", "reset"):
+                    self.form.buttons[name] = a.get("value", "")
+                elif kind in ("checkbox", "radio"):
+                    if "checked" in a:
+                        self.form.fields.append((name, a.get("value", "on")))
+                elif kind != "file":
+                    self.form.fields.append((name, a.get("value", "")))
+            elif tag == "button":
+                self.form.names.add(name)
+                self.form.buttons[name] = a.get("value", "")
+            elif tag == "textarea":
+                self.form.names.add(name)
+                self.textarea = [name, ""]
+            elif tag == "select":
+                self.form.names.add(name)
+                self.select = [name, []]
+
+        def handle_data(self, data):
+            if self.textarea is not None:
+                self.textarea[1] += data
+            elif self.option is not None:
+                self.option[2] += data
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.form = None
+            elif tag == "textarea" and self.textarea is not None:
+                text = self.textarea[1][1:] if self.textarea[1].startswith("\n") else self.textarea[1]
+                self.form.fields.append((self.textarea[0], text))
+                self.textarea = None
+            elif tag == "option":
+                self.option = None
+            elif tag == "select" and self.select is not None:
+                options = self.select[1]
+                chosen = [o for o in options if o[1]] or options[:1]
+                for value, _sel, text in chosen:
+                    self.form.fields.append((self.select[0], value if value is not None else text.strip()))
+                self.select = None
+
+    parser = Parser()
+    parser.feed(html)
+    return parser.forms
+
+
+def pick_form(forms, action, page_url):
+    posting = [f for f in forms if f.method == "POST"]
+    if action is not None:
+        matching = [f for f in posting if urlsplit(f.action).path == urlsplit(action).path]
+        assert matching, f"{page_url} has no form posting to {action}: {[f.action for f in posting]}"
+        return matching[0]
+    here = [f for f in posting if urlsplit(f.action or page_url).path == urlsplit(page_url).path]
+    if len(here) == 1:
+        return here[0]
+    posting = [f for f in posting if urlsplit(f.action).path != "/logout"]  # the layout's own
+    assert len(posting) == 1, (f"{page_url} has {len(posting)} POST forms "
+                               f"({[f.action for f in posting]}): say which with action=")
+    return posting[0]
 
 
 @pytest.fixture
