@@ -14,7 +14,6 @@ import http.client
 import http.cookies
 import os
 import random
-import re
 import signal
 import socket
 import subprocess
@@ -48,12 +47,15 @@ def _unavailable(message):
 @pytest.fixture(scope="module")
 def redis_url():
     import redis
+    store = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
     try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping()
+        store.ping()
     except redis.RedisError as exc:
         _unavailable(f"Redis is not reachable at {REDIS_URL} ({exc}). Several app servers share "
                      "their sign-in limits through Redis; start it (Debian: apt-get install "
                      "redis-server) or point TEST_REDIS_URL at one.")
+    finally:
+        store.close()
     return REDIS_URL
 
 
@@ -113,12 +115,14 @@ def _free_port():
 
 
 def _healthy(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         conn.request("GET", "/healthz")
         return conn.getresponse().status == 200
     except OSError:
         return False
+    finally:
+        conn.close()
 
 
 def _start(env, log_path):
@@ -168,16 +172,19 @@ def servers(seeded, scratch_pg, redis_url, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def source_ip(redis_url):
+def source_ip(redis_url, seeded):
     """A loopback address of this run's own, so its counters in Redis are its own; they are
     deleted afterwards (only keys naming this address or this run's accounts)."""
     ip = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
     yield ip
     import redis
     store = redis.Redis.from_url(redis_url)
-    for pattern in (f"*{ip}*", "*limited-*@example.org*", "*clin-*@example.org*"):
-        for key in store.scan_iter(match=pattern):
-            store.delete(key)
+    try:
+        for mark in (ip, seeded["limited"], seeded["clinician"]):
+            for key in store.scan_iter(match=f"*{mark}*"):
+                store.delete(key)
+    finally:
+        store.close()
 
 
 # --- a browser without a browser ------------------------------------------------------------
@@ -199,9 +206,12 @@ class Browser:
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read().decode()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+        finally:
+            conn.close()
         for header in response.headers.get_all("Set-Cookie") or []:
             jar = http.cookies.SimpleCookie()
             jar.load(header)
@@ -210,7 +220,6 @@ class Browser:
                     self.cookies.pop(name, None)
                 else:
                     self.cookies[name] = morsel.value
-        conn.close()
         return response.status, response.headers, text
 
     def get(self, port, path):
@@ -226,10 +235,6 @@ class Browser:
 
     def sign_in(self, port, email, password=PASSWORD):
         return self.submit(port, "/login", {"email": email, "password": password})
-
-
-def _title_on_page(html):
-    return re.sub(r"\s+", " ", html)
 
 
 # --- the checks -----------------------------------------------------------------------------
