@@ -217,3 +217,19 @@ def test_a_form_with_errors_keeps_the_version_it_was_opened_from(shared):
     assert clash.status_code == 409
     with in_db():
         assert Goal.get_by_id(goal.id).measure == "GAD-7"
+
+
+def test_plan_form_without_javascript_shows_the_conflict_on_the_full_page(shared):
+    plan, _g, _o, _i, one, two = shared
+    url, edit = f"/plans/{plan.id}", f"/plans/{plan.id}/edit"
+    page = two.http.get(edit)                         # the full page, no htmx
+    stale = pick_form(parse_forms(page.get_data(as_text=True)), url, edit)
+    assert one.submit(edit, {"title": "Spring plan"}, action=url).status_code == 303
+    clash = two.http.post(url, data=stale.values({"title": "Autumn plan"}))
+    body = clash.get_data(as_text=True)
+    assert clash.status_code == 409 and "<html" in body and "Spring plan" in body
+    assert conflict_rows(body)["Plan title"] is True
+    again = pick_form(parse_forms(body), url, url)
+    assert two.http.post(url, data=again.values({})).status_code == 303
+    with in_db():
+        assert Plan.get_by_id(plan.id).title == "Autumn plan"
