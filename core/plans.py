@@ -16,6 +16,7 @@ from core.prepared import Prepared
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
                          Intervention, Objective, Plan, PlanChange, Revision, Template,
                          TemplateVersion, User)
+from core.merge import as_text, save_guarded
 from core.revisions import record_changes
 from core.measures import latest_scores, target_status
 from core.rendering import render_markdown
@@ -241,23 +242,32 @@ def clean_plan_data(data: dict) -> dict:
     return out
 
 
-class Conflict(Exception):
-    """The row changed since the form was opened; `current` is what is saved now."""
-
-    def __init__(self, current):
-        super().__init__("changed meanwhile")
-        self.current = current
+PLAN_FIELDS = [("title", "Plan title"), ("problem", "Problem statement"),
+               ("start_date", "Start date"), ("review_date", "Review date")]
 
 
-def update_plan(user, plan: Plan, data: dict, expected_version: int) -> Plan:
+def form_after_conflict(mine, base: dict, current, names) -> dict[str, str]:
+    """What an edit form shows after a clash: my text in the fields I changed, the saved text
+    in the others. The form's base becomes the saved version, so saving again keeps what the
+    colleague saved in the fields I never touched instead of writing back what I first saw."""
+    out = {}
+    for name in names:
+        value = as_text(mine.get(name))
+        touched = name not in base or value != as_text(base[name])
+        out[name] = value if touched else as_text(getattr(current, name))
+    return out
+
+
+def update_plan(user, plan: Plan, data: dict, expected_version: int,
+                base: dict | None = None) -> Plan:
+    """Save the plan's edit form, merged with a colleague's save of other fields meanwhile;
+    EditConflict (core/merge.py) when both changed the same field."""
     clean = clean_plan_data(data)
     with db.atomic():
-        # One conditional UPDATE: a stale form can never overwrite a newer save.
-        updated = (Plan.update(version=Plan.version + 1, updated_at=utcnow(), **clean)
-                   .where((Plan.id == plan.id) & (Plan.version == expected_version)).execute())
-        if not updated:
-            raise Conflict(Plan.get_by_id(plan.id))
-        record_changes(user, plan.id, "plan", plan, clean)
+        before, written = save_guarded(Plan, plan.id, expected_version, clean, base or {},
+                                       also={"updated_at": utcnow()},
+                                       where=Plan.deleted_at.is_null())
+        record_changes(user, plan.id, "plan", before, written)
         audit.record("plan.update", user, target_type="plan", target_id=plan.id)
     return plans_query().where(Plan.id == plan.id).get()
 

@@ -12,13 +12,17 @@ from blueprints.web import render, wants_fragment
 from core import audit, plans
 from core.access import get_client, get_template
 from core.export import plan_markdown
-from core.goals import smart_check
+from core.goals import GOAL_FIELDS, ITEM_FIELDS, smart_check
+from core.merge import EditConflict, base_from_form
 from core.library import create_template
 from core.models import GOAL_STATUSES, OBJECTIVE_STATUSES, PLAN_STATUSES
 from core.template_format import TemplateFormatError
 
 TEMPLATE_CONTEXT = {"goal_statuses": GOAL_STATUSES, "plan_statuses": PLAN_STATUSES,
-                    "objective_statuses": OBJECTIVE_STATUSES, "smart_check": smart_check}
+                    "objective_statuses": OBJECTIVE_STATUSES, "smart_check": smart_check,
+                    "goal_fields": GOAL_FIELDS, "item_fields": ITEM_FIELDS,
+                    "plan_fields": plans.PLAN_FIELDS}
+PLAN_NAMES = [name for name, _label in plans.PLAN_FIELDS]
 
 
 @bp.app_context_processor
@@ -135,13 +139,17 @@ def plan_edit(plan_id):
 @bp.post("/plans/<int:plan_id>")
 def plan_update(plan_id):
     plan = plans.get_plan(current_user, plan_id)
+    form = request.form
+    base = base_from_form(form, PLAN_NAMES)
     try:
-        plan = plans.update_plan(current_user, plan, request.form,
-                                 request.form.get("version", type=int) or 0)
+        plan = plans.update_plan(current_user, plan, form, form.get("version", type=int) or 0,
+                                 base)
     except plans.PlanError as exc:
-        return _plan_page(plan, status=422, editing=True, errors=exc.errors, form=request.form)
-    except plans.Conflict as exc:
-        return _plan_page(plan, status=409, editing=True, form=request.form, theirs=exc.current)
+        return _plan_page(plan, status=422, editing=True, errors=exc.errors, form=form, base=base)
+    except EditConflict as exc:
+        return _plan_page(plan, status=409, editing=True, mine=form, theirs=exc.current,
+                          clashes=exc.fields,
+                          form=plans.form_after_conflict(form, base, exc.current, PLAN_NAMES))
     if request.htmx:
         return _plan_page(plan)
     return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
