@@ -159,8 +159,10 @@ def test_portal_isolation_between_two_clients_of_one_clinician(app, world, as_us
     with in_db():
         assert {h.id: h.__data__ for h in Homework.select()} == before
         denied = list(AuditEvent.select().where(AuditEvent.action == "access.denied"))
-        assert len(denied) == 5 and {e.target_type for e in denied} == {"homework"}
+        # Five in the client's practice, and the probe of Alan's homework in practice B as well.
+        assert len(denied) == 6 and {e.target_type for e in denied} == {"homework"}
         assert {e.target_id for e in denied} == {theirs.id, abroad.id, gone.id, 987654}
+        assert [e.target_id for e in denied if e.practice_id == world.practice_b] == [abroad.id]
     html = portal_user.get("/portal/").get_data(as_text=True)
     assert "Bea" not in html and "Alan" not in html
 
@@ -225,7 +227,7 @@ def test_portal_sessions_are_server_side_idle_and_end_at_logout(app, world, port
         token = sess["portal_sid"]
         assert "sid" not in sess and "_user_id" not in sess
     with in_db():
-        PortalSession.update(last_seen=utcnow() - app.config["SESSION_IDLE"] - dt.timedelta(minutes=1)
+        PortalSession.update(last_seen=utcnow() - app.config["SESSION_IDLE"] - dt.timedelta(minutes=2)
                              ).where(PortalSession.token == token).execute()
     assert portal_user.get("/portal/").status_code == 302
     with in_db():
