@@ -155,8 +155,11 @@ def error_response(status: int, message: str | None = None, unavailable: bool = 
     elif wants_fragment():
         response = make_response(render_template("_error.html", status=status, message=message))
     else:
-        response = make_response(render_template("error.html", status=status, message=message,
-                                                 unavailable=unavailable))
+        try:
+            response = make_response(render_template("error.html", status=status,
+                                                     message=message, unavailable=unavailable))
+        except DATABASE_DOWN as exc:  # the layout asked who is signed in, and the database is gone
+            return _on_database_down(exc)
     response.status_code = status
     return response
 

@@ -3,6 +3,7 @@
 SQLite uses its online backup API (a consistent copy even while the app writes); PostgreSQL uses
 pg_dump / pg_restore in the custom format.
 """
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -21,7 +22,17 @@ def _sqlite_path(url: str) -> str | None:
 def backup(url: str, target: str):
     path = _sqlite_path(url)
     if path:
-        _copy_sqlite(sqlite3.connect(path), target)
+        # Into a fresh private file beside the target, then renamed over it: an older file
+        # there (of any mode or content) is replaced whole, never half-overwritten.
+        partial = f"{target}.partial-{os.getpid()}"
+        if os.path.exists(partial):
+            os.remove(partial)
+        try:
+            _copy_sqlite(sqlite3.connect(path), partial)
+            os.replace(partial, target)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
         return
     private_file(target)  # pg_dump writes into it and keeps the mode
     _run(["pg_dump", "--format=custom", "--no-owner", "--file", target, _pg(url)])
