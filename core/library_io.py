@@ -206,10 +206,12 @@ def store_checked(user, report: ImportReport, visibility: str = "private",
     with db.atomic():
         created = insert_templates(user, [item.parsed for item in report.items], visibility,
                                    practice_id=practice.id if practice else None)
-        audit.record("template.publish" if visibility == "public" and user is not None
-                     else "template.import", user,
+        audit.record("template.import", user,
                      practice=practice.id if practice else None, target_type="template",
                      detail=f"{len(created)} templates, {visibility}")
+        if visibility == "public" and user is not None:
+            audit.record("template.publish", user, target_type="template",
+                         detail=f"imported {len(created)} templates as public")
     return created
 
 

@@ -112,3 +112,16 @@ def test_plan_export_names_client_and_format(world, as_user):
     (event,) = events("plan.export")
     assert (event.target_type, event.target_id) == ("plan", plan.id)
     assert event.detail == f"client {world.client_a1.id}; format markdown"
+
+
+def test_importing_public_templates_is_a_publication(world, as_user):
+    c = as_user(world.clin_a1)
+    page = c.get("/library/import").get_data(as_text=True)
+    assert "must hold no client information" in page
+    from core import library_io
+    with in_db():
+        report = library_io.check_files([("a.md", make_source(title="Imported").encode())])
+        library_io.store_checked(world.clin_a1, report, "public")
+    assert len(events("template.import")) == 1
+    (event,) = events("template.publish")
+    assert event.detail == "imported 1 templates as public"
