@@ -49,15 +49,16 @@ def practice_of(target_type: str, target_id) -> int | None:
 def denied(user=None, target_type: str = "", target_id=None, practice=None, detail: str = "",
            action: str = "access.denied"):
     """Audit a refused request: in the actor's practice (`practice`, else the user's), and in the
-    practice owning the target when that is another one, so its admins see the probing too."""
+    practice owning the target when that is another one, so its admins see the probing too
+    (as `<action>.external`: the log's "starts with" filter finds both)."""
     own = practice if practice is not None else (user.practice_id if user is not None else None)
     target_id = target_id if isinstance(target_id, int) and abs(target_id) <= _MAX_ID else None
     record(action, user, practice=own, target_type=target_type, target_id=target_id,
            detail=detail)
     theirs = practice_of(target_type, target_id)
     if theirs is not None and theirs != own:
-        record(action, user, practice=theirs, target_type=target_type, target_id=target_id,
-               detail=f"from practice {own}" + (f"; {detail}" if detail else ""))
+        record(action + ".external", user, practice=theirs, target_type=target_type,
+               target_id=target_id, detail=f"from practice {own}" + (f"; {detail}" if detail else ""))
 
 
 def events_for_practice(practice_id: int, action: str = "", user_id: int | None = None,

@@ -48,26 +48,46 @@ def test_admin_acting_on_another_practices_member_is_audited_in_both(world, as_u
     assert response.status_code == 404
     with in_db():
         assert User.get_by_id(world.clin_b.id).active
-    denied = events("access.denied", user=world.admin_a.id)
-    assert {(e.practice_id, e.target_type, e.target_id) for e in denied} == {
-        (world.practice_a, "user", world.clin_b.id), (world.practice_b, "user", world.clin_b.id)}
-    theirs = [e for e in denied if e.practice_id == world.practice_b][0]
-    assert theirs.detail.startswith(f"from practice {world.practice_a}")
-    # Admin B sees it in their own log.
+    (own,) = events("access.denied", user=world.admin_a.id)
+    assert (own.practice_id, own.target_type, own.target_id) == (
+        world.practice_a, "user", world.clin_b.id)
+    (theirs,) = events("access.denied.external", user=world.admin_a.id)
+    assert (theirs.practice_id, theirs.target_type, theirs.target_id) == (
+        world.practice_b, "user", world.clin_b.id)
+    assert theirs.detail == f"from practice {world.practice_a}; member deactivate"
+    # Admin B finds it in their own log with the usual filter.
     page = as_user(world.admin_b).get("/admin/audit?action=access.denied").get_data(as_text=True)
-    assert f"user #{world.clin_b.id}" in page
+    assert "access.denied.external" in page and f"user #{world.clin_b.id}" in page
 
 
 def test_probing_another_practices_client_shows_in_that_practice(world, as_user):
     assert as_user(world.clin_b).get(f"/clients/{world.client_a1.id}").status_code == 404
-    denied = events("access.denied", user=world.clin_b.id)
-    assert sorted(e.practice_id for e in denied) == sorted([world.practice_a, world.practice_b])
-    # A colleague without access in the same practice: one event, not two.
-    assert as_user(world.clin_a2).get(f"/clients/{world.client_a1.id}").status_code == 404
-    assert len(events("access.denied", user=world.clin_a2.id)) == 1
-    # A record that does not exist: only the actor's practice.
-    assert as_user(world.clin_a2).get("/clients/987654").status_code == 404
+    assert [e.practice_id for e in events("access.denied", user=world.clin_b.id)] == [
+        world.practice_b]
+    assert [e.practice_id for e in events("access.denied.external", user=world.clin_b.id)] == [
+        world.practice_a]
+    # A colleague without access in the same practice, or a record that does not exist: only
+    # the actor's practice.
+    c = as_user(world.clin_a2)
+    assert c.get(f"/clients/{world.client_a1.id}").status_code == 404
+    assert c.get("/clients/987654").status_code == 404
     assert len(events("access.denied", user=world.clin_a2.id)) == 2
+    assert not events("access.denied.external", user=world.clin_a2.id)
+
+
+def test_portal_probing_another_practices_homework_shows_there(app, world):
+    from core.models import Homework
+    with in_db():
+        PortalAccount.create(client=world.client_a1.id, email="ada@example.org",
+                             password_hash=hash_password(PASSWORD))
+        abroad = Homework.create(client=world.client_b.id, text="Alan's homework")
+    c = Browserless(app)
+    assert c.submit("/portal/login", {"email": "ada@example.org", "password": PASSWORD}
+                    ).status_code == 303
+    assert c.send(f"/portal/homework/{abroad.id}", {"status": "done"}).status_code == 404
+    (event,) = events("access.denied.external", practice=world.practice_b)
+    assert (event.target_type, event.target_id) == ("homework", abroad.id)
+    assert event.detail.startswith(f"from practice {world.practice_a}; portal account")
 
 
 def test_viewing_the_audit_log_is_audited(world, as_user):
