@@ -156,13 +156,15 @@ def end_session(token: str | None):
         PortalSession.delete().where(PortalSession.token == token).execute()
 
 
-def load_account(token: str | None, idle: dt.timedelta) -> PortalAccount | None:
-    """The active portal account of a live session (client attached), or None."""
+def load_account(token: str | None, idle: dt.timedelta, lifetime: dt.timedelta | None = None,
+                 now: dt.datetime | None = None) -> PortalAccount | None:
+    """The active portal account of a live session (client attached), or None. Idle and
+    lifetime limits as for members (core/accounts.py keep_alive)."""
     if not token:
         return None
     row = (PortalSession.select(PortalSession, PortalAccount, Client)
            .join(PortalAccount).join(Client).where(PortalSession.token == token).first())
-    if row is None or not row.account.active or not keep_alive(PortalSession, row, idle):
+    if row is None or not row.account.active or not keep_alive(PortalSession, row, idle, lifetime, now):
         return None
     return row.account
 
@@ -203,7 +205,7 @@ def own_homework(account: PortalAccount, homework_id: int) -> Homework:
     hw = Homework.get_or_none((Homework.id == homework_id) & (Homework.client == account.client_id)
                               & Homework.deleted_at.is_null())
     if hw is None:
-        audit.record("access.denied", practice=account.client.practice_id, target_type="homework",
+        audit.denied(practice=account.client.practice_id, target_type="homework",
                      target_id=homework_id, detail=f"portal account {account.id}")
         raise PortalNotFound(homework_id)
     return hw

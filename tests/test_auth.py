@@ -102,7 +102,7 @@ def test_idle_timeout_ends_session(world, as_user):
     c = as_user(world.clin_a1)
     assert c.get("/clients").status_code == 200
     with in_db():
-        UserSession.update(last_seen=utcnow() - dt.timedelta(minutes=31)).execute()
+        UserSession.update(last_seen=utcnow() - dt.timedelta(minutes=32)).execute()
     response = c.get("/clients")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     with in_db():

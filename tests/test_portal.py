@@ -225,7 +225,7 @@ def test_portal_sessions_are_server_side_idle_and_end_at_logout(app, world, port
         token = sess["portal_sid"]
         assert "sid" not in sess and "_user_id" not in sess
     with in_db():
-        PortalSession.update(last_seen=utcnow() - app.config["SESSION_IDLE"] - dt.timedelta(minutes=1)
+        PortalSession.update(last_seen=utcnow() - app.config["SESSION_IDLE"] - dt.timedelta(minutes=2)
                              ).where(PortalSession.token == token).execute()
     assert portal_user.get("/portal/").status_code == 302
     with in_db():

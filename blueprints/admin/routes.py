@@ -2,7 +2,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.admin import bp
-from blueprints.web import render
+from blueprints.web import render, require_admin
 from core import accounts, audit
 from core.models import User
 
@@ -11,8 +11,7 @@ PAGE_SIZE = 50
 
 @bp.before_request
 def _admins_only():
-    if not current_user.is_authenticated or not current_user.is_admin:
-        abort(404)
+    require_admin()
 
 
 @bp.get("/admin/members")
@@ -40,7 +39,8 @@ def invite():
 def member_active(user_id, action):
     try:
         member = accounts.set_member_active(current_user, user_id, action == "activate")
-    except LookupError:
+    except LookupError:  # not a member of this practice: audited here and in theirs
+        audit.denied(current_user, "user", user_id, detail=f"member {action}")
         abort(404)
     except accounts.AccountError as exc:
         flash(str(exc), "error")
@@ -59,5 +59,8 @@ def audit_log():
     query = audit.events_for_practice(current_user.practice_id, action, user_id, target_type)
     events = list(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
     users = {u.id: u for u in User.select().where(User.practice == current_user.practice_id)}
+    audit.record("audit.view", current_user, target_type="practice",
+                 target_id=current_user.practice_id,
+                 detail=f"page {page}; action {action!r}; user {user_id}; target {target_type!r}")
     return render("admin/audit.html", events=events[:PAGE_SIZE], has_next=len(events) > PAGE_SIZE,
                   page=page, action=action, user_id=user_id, target_type=target_type, users=users)

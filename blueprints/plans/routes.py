@@ -199,7 +199,8 @@ def plan_print(plan_id):
 def plan_export(plan_id):
     plan = plans.get_plan(current_user, plan_id)
     page = plans.load_plan_page(plan)
-    audit.record("plan.export", current_user, target_type="plan", target_id=plan.id)
+    audit.record("plan.export", current_user, target_type="plan", target_id=plan.id,
+                 detail=f"client {plan.client_id}; format markdown")
     filename = f"plan-{plan.id}.md"
     return Response(plan_markdown(page, anonymise=False), mimetype="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -5,7 +5,7 @@ Every portal endpoint is exempt from the clinician sign-in check (blueprints/web
 module does its own: a live PortalSession named by session["portal_sid"]."""
 from flask import current_app, flash, g, make_response, redirect, request, session, url_for
 
-from blueprints.extensions import limiter
+from blueprints.auth.limits import sign_in_limits
 from blueprints.portal import bp
 from blueprints.web import render
 from core import accounts, audit, portal
@@ -18,7 +18,8 @@ GENERIC_FAILURE = "Wrong email or password."
 @bp.before_request
 def _require_portal_sign_in():
     g.portal_account = portal.load_account(session.get("portal_sid"),
-                                           current_app.config["SESSION_IDLE"])
+                                           current_app.config["SESSION_IDLE"],
+                                           current_app.config["SESSION_MAX"])
     if g.portal_account is None and request.endpoint not in OPEN_ENDPOINTS:
         session.pop("portal_sid", None)
         login = url_for("portal.login")
@@ -37,19 +38,8 @@ def _sign_in(account):
     session["portal_sid"] = portal.start_session(account)
 
 
-def _login_email_key():
-    return "portal-login-account:" + accounts.normalize_email(request.form.get("email", ""))
-
-
-def _failed(response):
-    return response.status_code != 303
-
-
 @bp.route("/portal/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_login_email_key, deduct_when=_failed)
+@sign_in_limits("portal-login")
 def login():
     if g.portal_account is not None and request.method == "GET":
         return redirect(url_for("portal.home"))

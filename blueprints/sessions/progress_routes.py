@@ -1,11 +1,11 @@
 """Scores and the progress page (charts and tables), custom measures, and the portal invitation."""
 import datetime as dt
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.sessions import bp
-from blueprints.web import render, safe_next
+from blueprints.web import render, require_admin, safe_next
 from core import audit, charts, measures, portal, progress
 from core.access import get_client
 
@@ -72,8 +72,7 @@ def score_create(client_id):
 
 @bp.route("/admin/measures", methods=["GET", "POST"])
 def custom_measures():
-    if not current_user.is_admin:
-        abort(404)
+    require_admin()
     errors, form = {}, {}
     if request.method == "POST":
         form = request.form.to_dict()

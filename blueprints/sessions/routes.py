@@ -3,11 +3,11 @@ practice's note templates. Homework, scores and the portal invitation are in the
 modules imported at the bottom."""
 import datetime as dt
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.sessions import bp
-from blueprints.web import render
+from blueprints.web import render, require_admin
 from core import audit, measures, notes, progress
 from core.access import get_client
 from core.homework import mark_feedback_seen
@@ -138,8 +138,7 @@ def note_addendum(note_id):
 
 @bp.route("/admin/note-templates", methods=["GET", "POST"])
 def note_templates():
-    if not current_user.is_admin:
-        abort(404)
+    require_admin()
     errors = {}
     bodies = notes.note_templates(current_user.practice_id)
     if request.method == "POST":
