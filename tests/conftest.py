@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from app import create_app
 from core import accounts
@@ -25,6 +26,12 @@ TEST_CONFIG = {
     "PASSWORD_METHOD": "pbkdf2:sha256:1000",
     "SERVER_NAME": None,
 }
+
+# Property tests draw the same examples on every run, so a failure is reproducible and never a
+# one-off in CI. HYPOTHESIS_PROFILE=explore draws afresh (for hunting new cases locally).
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # --- databases ------------------------------------------------------------------------------
 
