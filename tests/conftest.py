@@ -169,12 +169,14 @@ class Browserless:
             data.setdefault("csrf_token", self.csrf_token())
         return self.http.open(url, method=method, data=data, headers=headers, **kwargs)
 
-    def submit(self, page_url, data=None, action=None, follow_redirects=False, **kwargs):
+    def submit(self, page_url, data=None, action=None, follow_redirects=False, page=None,
+               **kwargs):
         """Post a plain (no-JavaScript) form the way a browser does: GET `page_url`, take its
         <form> (the one posting to `action` when the page has several), fill in `data`, and
         send exactly the fields that form holds: its own CSRF token or none at all. A key of
-        `data` that is not a field (or a button) of the form fails the test."""
-        page = self.http.get(page_url, **kwargs)
+        `data` that is not a field (or a button) of the form fails the test. `page`: a response
+        already on screen (a one-time form such as Undo is gone from a second GET)."""
+        page = page if page is not None else self.http.get(page_url, **kwargs)
         assert page.status_code == 200, f"GET {page_url}: {page.status_code}"
         form = pick_form(parse_forms(page.get_data(as_text=True)), action, page_url)
         fields = form.values(data or {})
