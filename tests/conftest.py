@@ -176,8 +176,9 @@ class Browserless:
         send exactly the fields that form holds: its own CSRF token or none at all. A key of
         `data` that is not a field (or a button) of the form fails the test. `page`: a response
         already on screen (a one-time form such as Undo is gone from a second GET)."""
-        page = page if page is not None else self.http.get(page_url, **kwargs)
-        assert page.status_code == 200, f"GET {page_url}: {page.status_code}"
+        if page is None:
+            page = self.http.get(page_url, **kwargs)
+            assert page.status_code == 200, f"GET {page_url}: {page.status_code}"
         form = pick_form(parse_forms(page.get_data(as_text=True)), action, page_url)
         fields = form.values(data or {})
         target = form.action or page_url
