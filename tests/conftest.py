@@ -183,7 +183,7 @@ class Browserless:
         fields = form.values(data or {})
         target = form.action or page_url
         return self.http.open(target, method=form.method, data=fields,
-                              follow_redirects=follow_redirects)
+                              content_type=form.enctype, follow_redirects=follow_redirects)
 
     def forge(self, url, data=None, **kwargs):
         """A hand-made POST no page offers (an attacker's request, a tampered id): `data` as
@@ -197,8 +197,9 @@ class Browserless:
 
 
 class _Form:
-    def __init__(self, action, method):
+    def __init__(self, action, method, enctype=None):
         self.action, self.method = action, method
+        self.enctype = enctype if enctype == "multipart/form-data" else None  # else urlencoded
         self.fields = []          # (name, value) in page order, as a browser would send them
         self.names = set()        # every field and button name, sent or not
         self.buttons = {}         # name -> value of named submit buttons
@@ -237,7 +238,8 @@ def parse_forms(html: str) -> list:
         def handle_starttag(self, tag, attrs):
             a = dict(attrs)
             if tag == "form":
-                self.form = _Form(a.get("action") or "", (a.get("method") or "get").upper())
+                self.form = _Form(a.get("action") or "", (a.get("method") or "get").upper(),
+                                  (a.get("enctype") or "").lower())
                 self.forms.append(self.form)
                 return
             if self.form is None or not a.get("name"):
