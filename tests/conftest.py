@@ -227,13 +227,19 @@ class _Form:
 
 
 def parse_forms(html: str) -> list:
-    """The <form>s of a page with their fields, as a browser would submit them."""
+    """The <form>s of a page with their fields, as a browser would submit them. A submit button
+    with `formaction` (inside its form or tied to it by `form="id"`) counts as one more form
+    posting there: the same fields plus that button's own name and value, as a click sends."""
     from html.parser import HTMLParser
 
     class Parser(HTMLParser):
         def __init__(self):
             super().__init__(convert_charrefs=True)
             self.forms, self.form, self.textarea, self.select, self.option = [], None, None, None, None
+            self.by_id, self.clicks = {}, []
+
+        def owner(self, a):
+            return self.by_id.get(a["form"]) if a.get("form") else self.form
 
         def handle_starttag(self, tag, attrs):
             a = dict(attrs)
@@ -241,38 +247,46 @@ def parse_forms(html: str) -> list:
                 self.form = _Form(a.get("action") or "", (a.get("method") or "get").upper(),
                                   (a.get("enctype") or "").lower())
                 self.forms.append(self.form)
+                if a.get("id"):
+                    self.by_id[a["id"]] = self.form
                 return
-            if self.form is None or not a.get("name"):
-                if tag == "option" and self.select is not None:
-                    self.option = [a.get("value"), "selected" in a, ""]
-                    self.select[1].append(self.option)
+            if tag == "option" and self.select is not None:
+                self.option = [a.get("value"), "selected" in a, ""]
+                self.select[2].append(self.option)
                 return
-            name = a["name"]
-            if "disabled" in a:  # a browser neither sends nor lets one fill a disabled field
+            form = self.owner(a)
+            if form is None or "disabled" in a:  # a disabled field is neither sent nor filled
+                return
+            kind = (a.get("type") or ("submit" if tag == "button" else "text")).lower()
+            is_button = tag == "button" or (tag == "input" and kind in ("submit", "image"))
+            if is_button and kind == "submit" or tag == "input" and kind == "image":
+                if a.get("formaction"):
+                    self.clicks.append((form, a))
+            name = a.get("name")
+            if not name:
                 return
             if tag == "input":
-                kind = (a.get("type") or "text").lower()
-                self.form.names.add(name)
+                form.names.add(name)
                 if kind in ("submit", "button", "image", "reset"):
-                    self.form.buttons[name] = a.get("value", "")
+                    form.buttons[name] = a.get("value", "")
                 elif kind in ("checkbox", "radio"):
                     if "checked" in a:
-                        self.form.fields.append((name, a.get("value", "on")))
+                        form.fields.append((name, a.get("value", "on")))
                 elif kind != "file":
-                    self.form.fields.append((name, a.get("value", "")))
+                    form.fields.append((name, a.get("value", "")))
             elif tag == "button":
-                self.form.names.add(name)
-                self.form.buttons[name] = a.get("value", "")
+                form.names.add(name)
+                form.buttons[name] = a.get("value", "")
             elif tag == "textarea":
-                self.form.names.add(name)
-                self.textarea = [name, ""]
+                form.names.add(name)
+                self.textarea = [form, name, ""]
             elif tag == "select":
-                self.form.names.add(name)
-                self.select = [name, []]
+                form.names.add(name)
+                self.select = [form, name, []]
 
         def handle_data(self, data):
             if self.textarea is not None:
-                self.textarea[1] += data
+                self.textarea[2] += data
             elif self.option is not None:
                 self.option[2] += data
 
@@ -280,21 +294,29 @@ def parse_forms(html: str) -> list:
             if tag == "form":
                 self.form = None
             elif tag == "textarea" and self.textarea is not None:
-                text = self.textarea[1][1:] if self.textarea[1].startswith("\n") else self.textarea[1]
-                self.form.fields.append((self.textarea[0], text))
+                form, name, text = self.textarea
+                form.fields.append((name, text[1:] if text.startswith("\n") else text))
                 self.textarea = None
             elif tag == "option":
                 self.option = None
             elif tag == "select" and self.select is not None:
-                options = self.select[1]
+                form, name, options = self.select
                 chosen = [o for o in options if o[1]] or options[:1]
                 for value, _sel, text in chosen:
-                    self.form.fields.append((self.select[0], value if value is not None else text.strip()))
+                    form.fields.append((name, value if value is not None else text.strip()))
                 self.select = None
 
     parser = Parser()
     parser.feed(html)
-    return parser.forms
+    forms = parser.forms
+    for form, a in parser.clicks:
+        clicked = _Form(a["formaction"], (a.get("formmethod") or form.method).upper(), form.enctype)
+        clicked.fields, clicked.names = list(form.fields), set(form.names)
+        clicked.buttons = dict(form.buttons)
+        if a.get("name"):
+            clicked.fields.append((a["name"], a.get("value", "")))
+        forms.append(clicked)
+    return forms
 
 
 def pick_form(forms, action, page_url):
