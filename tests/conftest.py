@@ -160,14 +160,17 @@ class Browserless:
         return response
 
     def send(self, url, data=None, htmx=False, method="POST", **kwargs):
-        """A write with the CSRF token: as a form field, or as the htmx header for htmx=True."""
+        """An htmx write: the CSRF token rides in the header, as hx-headers on <body> sends it.
+        Plain form posts go through submit() (the page's own form) or, for a request no page
+        offers, forge()."""
+        if not htmx:
+            raise AssertionError(
+                f"send({url!r}) without htmx=True would add a CSRF token the page may not carry: "
+                "use submit(page_url, data, action=url) to post the page's form, or forge() for "
+                "a hand-made request no page offers")
         headers = dict(kwargs.pop("headers", {}))
-        data = dict(data or {})
-        if htmx:
-            headers.update({"HX-Request": "true", "X-CSRFToken": self.csrf_token()})
-        else:
-            data.setdefault("csrf_token", self.csrf_token())
-        return self.http.open(url, method=method, data=data, headers=headers, **kwargs)
+        headers.update({"HX-Request": "true", "X-CSRFToken": self.csrf_token()})
+        return self.http.open(url, method=method, data=dict(data or {}), headers=headers, **kwargs)
 
     def submit(self, page_url, data=None, action=None, follow_redirects=False, page=None,
                **kwargs):
