@@ -21,6 +21,8 @@ from core.db import db
 
 FIELD = "submit_token"
 ALREADY_SENT = "This form was already sent; here is what it saved."
+LINK_SHOWN_ONCE = ("This invitation was already created; its link is shown only once. If you did "
+                   "not copy it, create a new invitation (it replaces the earlier link).")
 NOT_YOURS = ("This form was already used. Reload the page to get a fresh form and try again; "
              "nothing was saved.")
 
@@ -46,11 +48,11 @@ class _NothingCreated(Exception):
     pass
 
 
-def _replay(taken):
+def _replay(taken, message):
     from blueprints.web import error_response  # web imports this module's field helper
     if not taken.mine or not taken.url:
         return error_response(409, NOT_YOURS)
-    flash(ALREADY_SENT, "info")
+    flash(message, "info")
     if request.headers.get("HX-Request"):
         response = make_response("", 200)
         response.headers["HX-Redirect"] = taken.url
@@ -59,7 +61,9 @@ def _replay(taken):
 
 
 @contextmanager
-def submit_once():
+def submit_once(replay_message: str = ALREADY_SENT):
+    """Claim the form's token around a create; see the module docstring. `replay_message`: what
+    a repeat is told (an invitation link, shown once, cannot be shown again)."""
     token = request.form.get(FIELD, "")
     once = Once(token)
     if not token:
@@ -74,7 +78,7 @@ def submit_once():
         with db.atomic():
             taken = submit_tokens.claim(token, current_user.id)
             if taken is not None:
-                once.replay = _replay(taken)
+                once.replay = _replay(taken, replay_message)
             yield once
             if taken is not None:
                 return

@@ -4,9 +4,13 @@ import threading
 
 import pytest
 
-from core.models import Client, Goal, Homework, Intervention, Objective, Plan, SessionNote
+from core import notes
+from core.models import (Client, CustomMeasure, Goal, Homework, Intervention, Invitation,
+                         MeasureScore, NoteAddendum, Objective, Plan, PortalInvitation,
+                         SessionNote, Template)
 from core.submit_tokens import SubmitToken
 from tests.conftest import in_db, parse_forms, pick_form
+from tests.test_library import add_template, make_source
 from tests.test_notes import make_plan
 from tests.test_plans import make_template
 
@@ -87,16 +91,59 @@ def _intervention(world):
             lambda: count(Intervention, Intervention.text == "One intervention, once"))
 
 
+def _addendum(world):
+    with in_db():
+        note = notes.create_note(world.clin_a1, world.client_a1,
+                                 {"date": "2026-01-05", "format": "DAP", "body": "Signed text"})
+        notes.sign_note(world.clin_a1, note)
+    return (f"/notes/{note.id}", f"/notes/{note.id}/addenda", {"body": "Added once"},
+            lambda: count(NoteAddendum, NoteAddendum.note == note.id))
+
+
+def _score(world):
+    cid = world.client_a1.id
+    return (f"/clients/{cid}/progress", f"/clients/{cid}/scores",
+            {"instrument": "GAD-7", "score": "7", "taken_on": "2026-01-05"},
+            lambda: count(MeasureScore, MeasureScore.client == cid))
+
+
+def _custom_measure(world):
+    return ("/admin/measures", None, {"name": "ORS", "min_score": "0", "max_score": "40"},
+            lambda: count(CustomMeasure, CustomMeasure.name == "ORS"))
+
+
+def _template(world):
+    return ("/library/new", None, {"source": make_source(title="Written once"),
+                                   "visibility": "private"},
+            lambda: count(Template, Template.title == "Written once"))
+
+
+def _fork(world):
+    upstream = add_template(world.clin_a2, "practice", title="Forked once")
+    return (f"/library/{upstream.id}", f"/library/{upstream.id}/fork", {},
+            lambda: count(Template, Template.forked_from == upstream.id))
+
+
+def _plan_as_template(world):
+    plan, _goals = make_plan(world.client_a1)
+    return (f"/plans/{plan.id}/save-as-template", None, {"visibility": "private"},
+            lambda: count(Template, Template.owner == world.clin_a1.id))
+
+
 CASES = {"client": _client, "blank plan": _blank_plan, "plan from template": _template_plan,
          "note": _note, "homework": _homework, "goal": _goal, "objective": _objective,
-         "intervention": _intervention}
+         "intervention": _intervention, "addendum": _addendum, "score": _score,
+         "custom measure": _custom_measure, "template": _template, "fork": _fork,
+         "plan as template": _plan_as_template}
+WHO = {"custom measure": "admin_a"}
+UNIQUE_NAMES = {"custom measure"}  # a second one of the same name is refused anyway
 HTMX_CASES = {"goal": _goal, "objective": _objective, "intervention": _intervention}
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_form_sent_twice_creates_one_record_and_answers_with_the_first(world, as_user, case):
     page_url, action, data, how_many = CASES[case](world)
-    c = as_user(world.clin_a1)
+    c = as_user(getattr(world, WHO.get(case, "clin_a1")))
     target, fields = page_form(c, page_url, data, action)
     first = post(c, target, fields)
     assert first.status_code == 303, first.get_data(as_text=True)[:800]
@@ -106,6 +153,8 @@ def test_form_sent_twice_creates_one_record_and_answers_with_the_first(world, as
     assert how_many() == 1
     shown = c.http.get(again.headers["Location"], follow_redirects=True).get_data(as_text=True)
     assert "already sent" in shown
+    if case in UNIQUE_NAMES:
+        return
     # A fresh form is a fresh token: a second record made on purpose is not refused.
     target, fields = page_form(c, page_url, data, action)
     assert post(c, target, fields).status_code == 303
@@ -128,6 +177,44 @@ def test_htmx_form_sent_twice_creates_one_record(world, as_user, case):
     assert again.headers["HX-Redirect"].endswith(f"#goal-{goal_id}")
 
 
+def test_import_confirmed_twice_imports_once(world, as_user):
+    c = as_user(world.clin_a1)
+    preview = c.submit("/library/import", {"pasted": make_source(title="Imported once"),
+                                           "visibility": "private"})
+    form = pick_form(parse_forms(preview.get_data(as_text=True)), "/library/import/confirm", "")
+    fields = form.values({})
+    first = c.http.post(form.action, data=fields, content_type=form.enctype)
+    again = c.http.post(form.action, data=fields, content_type=form.enctype)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count(Template, Template.title == "Imported once") == 1
+
+
+@pytest.mark.parametrize("kind", ["portal", "member"])
+def test_an_invitation_sent_twice_is_made_once_and_its_link_never_replayed(world, as_user, kind):
+    """The link is shown once and never stored: the repeat makes no second invitation and
+    says how to get a new link instead."""
+    if kind == "portal":
+        c = as_user(world.clin_a1)
+        page, action, data = (f"/clients/{world.client_a1.id}",
+                              f"/clients/{world.client_a1.id}/portal-invitation",
+                              {"email": "ada@example.org"})
+        model = PortalInvitation
+    else:
+        c = as_user(world.admin_a)
+        page, action, data = "/admin/members", "/admin/members/invite", {"email": "new@example.org"}
+        model = Invitation
+    before = count(model, True)
+    target, fields = page_form(c, page, data, action)
+    first = post(c, target, fields)
+    assert first.status_code == 200 and "/invitations/" in first.get_data(as_text=True)
+    again = post(c, target, fields)
+    assert again.status_code == 303 and again.headers["Location"].startswith(page)
+    shown = c.http.get(again.headers["Location"]).get_data(as_text=True)
+    assert "shown only once" in shown and "/invitations/" not in shown
+    assert count(model, True) == before + 1
+
+
 def test_a_rejected_form_keeps_its_token_usable(world, as_user):
     """A validation error rolls the claim back with the insert: the corrected form goes through."""
     c = as_user(world.clin_a1)
@@ -145,7 +232,8 @@ def test_another_members_token_reveals_nothing(world, as_user):
     first = post(owner, target, fields)
     assert first.status_code == 303
     note_url = first.headers["Location"]
-    # clin_a2 may write notes for Ada too (same practice, care team aside): use an admin who can.
+    # The practice's admin may write notes for Ada too: the token, not access, is what differs.
+    # Both requests below are forged on purpose (another person's token), hence the raw client.
     admin = as_user(world.admin_a)
     stolen = admin.http.post(target, data={**fields.to_dict(), "csrf_token": admin.csrf_token()})
     assert stolen.status_code == 409
@@ -154,7 +242,7 @@ def test_another_members_token_reveals_nothing(world, as_user):
     assert how_many() == 1
     # Someone without access to the client gets the usual 404 before any token is looked at.
     refused = other.http.post(target, data={**fields.to_dict(), "csrf_token": other.csrf_token()})
-    assert refused.status_code in (404, 409)
+    assert refused.status_code == 404
     assert note_url not in refused.get_data(as_text=True)
 
 

@@ -221,14 +221,17 @@ def plan_save_as_template(plan_id):
             errors["visibility"] = "Choose who can see it."
         else:
             try:
-                template = create_template(current_user, source, visibility,
-                                           filename="plan-template.md")
+                with submit_once() as once:
+                    if once.replay:
+                        return once.replay
+                    template = create_template(current_user, source, visibility,
+                                               filename="plan-template.md")
+                    audit.record("plan.save_as_template", current_user, target_type="plan",
+                                 target_id=plan.id, detail=f"template {template.id}")
+                    flash("Saved to the library as a new template.", "success")
+                    return once.created(url_for("library.template_detail",
+                                                template_id=template.id))
             except TemplateFormatError as exc:
                 errors["source"] = str(exc)
-            else:
-                audit.record("plan.save_as_template", current_user, target_type="plan",
-                             target_id=plan.id, detail=f"template {template.id}")
-                flash("Saved to the library as a new template.", "success")
-                return redirect(url_for("library.template_detail", template_id=template.id), 303)
     return render("plans/plan_save_template.html", status=422 if errors else 200, plan=plan,
                   client=plan.client, source=source, visibility=visibility, errors=errors)

@@ -131,11 +131,14 @@ def note_addendum(note_id):
     note = notes.get_note(current_user, note_id)
     body = request.form.get("body", "")
     try:
-        notes.add_addendum(current_user, note, body)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            notes.add_addendum(current_user, note, body)
+            flash("Addendum added.", "success")
+            return once.created(url_for("sessions.note_detail", note_id=note.id) + "#addenda")
     except notes.NoteError as exc:
         return _detail(note, status=422, addendum_error=exc.errors.get("addendum"), addendum=body)
-    flash("Addendum added.", "success")
-    return redirect(url_for("sessions.note_detail", note_id=note.id) + "#addenda", 303)
 
 
 # --- the practice's note templates (admins) ----------------------------------------------------
