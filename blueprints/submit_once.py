@@ -23,6 +23,7 @@ FIELD = "submit_token"
 ALREADY_SENT = "This form was already sent; here is what it saved."
 LINK_SHOWN_ONCE = ("This invitation was already created; its link is shown only once. If you did "
                    "not copy it, create a new invitation (it replaces the earlier link).")
+DAMAGED = "This form arrived damaged. Reload the page and try again; nothing was saved."
 NOT_YOURS = ("This form was already used. Reload the page to get a fresh form and try again; "
              "nothing was saved.")
 
@@ -71,7 +72,7 @@ def submit_once(replay_message: str = ALREADY_SENT):
         return
     if not submit_tokens.well_formed(token):
         from blueprints.web import error_response
-        once.replay = error_response(400, NOT_YOURS)
+        once.replay = error_response(400, DAMAGED)
         yield once
         return
     try:
