@@ -261,10 +261,8 @@ def parse_forms(html: str) -> list:
             if form is None or "disabled" in a:  # a disabled field is neither sent nor filled
                 return
             kind = (a.get("type") or ("submit" if tag == "button" else "text")).lower()
-            is_button = tag == "button" or (tag == "input" and kind in ("submit", "image"))
-            if is_button and kind == "submit" or tag == "input" and kind == "image":
-                if a.get("formaction"):
-                    self.clicks.append((form, a))
+            if a.get("formaction") and tag in ("button", "input") and kind in ("submit", "image"):
+                self.clicks.append((form, a))
             name = a.get("name")
             if not name:
                 return
