@@ -13,6 +13,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from blueprints.extensions import login_manager
+from blueprints.submit_once import submit_token_field
 from core import accounts, audit, merge, portal
 from core.access import NotFound
 from core.db import db
@@ -267,6 +268,7 @@ def _template_helpers(app):
                 "has_endpoint": lambda name: name in app.view_functions}
 
     app.jinja_env.filters["as_text"] = merge.as_text
+    app.jinja_env.globals["submit_token_field"] = submit_token_field
 
     @app.template_filter("date")
     def _date(value, fmt="%d %b %Y"):

@@ -10,6 +10,7 @@ from core.db import BaseModel, db, utcnow
 from core.triggers import (backfill_goal_progress, install_goal_progress_triggers,
                            install_plan_change_triggers)
 from core.search import create_search_index
+from core.submit_tokens import SubmitToken
 
 
 class SchemaVersion(BaseModel):
@@ -54,6 +55,7 @@ MIGRATIONS = [
              m.PortalSession)),
     (5, "plan change log for the plan page cache", _plan_changes),
     (6, "last progress per goal, for the dashboard", _goal_progress),
+    (9, "one-time form tokens", _create(SubmitToken)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -2,6 +2,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.admin import bp
+from blueprints.submit_once import LINK_SHOWN_ONCE, submit_once
 from blueprints.web import render, require_admin
 from core import accounts, audit
 from core.models import User
@@ -23,8 +24,13 @@ def members():
 @bp.post("/admin/members/invite")
 def invite():
     try:
-        token = accounts.invite(current_user, request.form.get("email", ""),
-                                request.form.get("name", ""), request.form.get("role", "clinician"))
+        with submit_once(LINK_SHOWN_ONCE) as once:
+            if once.replay:
+                return once.replay
+            token = accounts.invite(current_user, request.form.get("email", ""),
+                                    request.form.get("name", ""),
+                                    request.form.get("role", "clinician"))
+            once.created(url_for("admin.members"))  # the link is shown once, never stored
     except accounts.AccountError as exc:
         return render("admin/members.html", status=422,
                       members=list(accounts.members_of(current_user.practice_id)),

@@ -2,6 +2,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.clients import bp
+from blueprints.submit_once import submit_once
 from blueprints.web import render
 from core import audit, clients
 from core.access import clients_visible_to, get_client
@@ -29,12 +30,14 @@ def client_new():
     if request.method == "POST":
         data = _form_data()
         try:
-            client = clients.create_client(current_user, data)
+            with submit_once() as once:
+                if once.replay:
+                    return once.replay
+                client = clients.create_client(current_user, data)
+                flash(f"{client.full_name} was added.", "success")
+                return once.created(url_for("clients.client_detail", client_id=client.id))
         except clients.ClientError as exc:
             errors = exc.errors
-        else:
-            flash(f"{client.full_name} was added.", "success")
-            return redirect(url_for("clients.client_detail", client_id=client.id), 303)
     return render("clients/client_form.html", status=422 if errors else 200, client=None,
                   data=data, errors=errors, colleagues=list(clients.colleagues(current_user)))
 

@@ -9,6 +9,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.library import bp
+from blueprints.submit_once import submit_once
 from blueprints.web import render
 from core import library_io
 from core.access import get_template
@@ -56,13 +57,16 @@ def import_confirm():
         abort(400)
     files = list(zip(names, sources))
     try:
-        created = library_io.import_templates(current_user, files, visibility)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            created = library_io.import_templates(current_user, files, visibility)
+            flash(f"Imported {len(created)} template{'s' if len(created) != 1 else ''}.", "success")
+            return once.created(url_for("library.library_index", scope="mine", sort="newest"))
     except TemplateFormatError:
         report = library_io.check_files(files)
         return render("library/import_preview.html", status=422, report=report,
                       visibility=visibility, describe=library_io.describe, confirmed=True)
-    flash(f"Imported {len(created)} template{'s' if len(created) != 1 else ''}.", "success")
-    return redirect(url_for("library.library_index", scope="mine", sort="newest"), 303)
 
 
 @bp.get("/library/<int:template_id>/export")

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.library import bp
+from blueprints.submit_once import submit_once
 from blueprints.web import render, wants_fragment
 from core import library
 from core.access import get_template
@@ -90,12 +91,15 @@ def template_new():
     if visibility not in VISIBILITIES:
         abort(400)
     try:
-        template = library.create_template(current_user, source, visibility)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            template = library.create_template(current_user, source, visibility)
+            flash(f"“{template.title}” was added to the library.", "success")
+            return once.created(url_for("library.template_detail", template_id=template.id))
     except TemplateFormatError as exc:
         return _editor(422, source=source, template=None, visibility=visibility,
                        errors=exc.errors)
-    flash(f"“{template.title}” was added to the library.", "success")
-    return redirect(url_for("library.template_detail", template_id=template.id), 303)
 
 
 @bp.route("/library/<int:template_id>/edit", methods=["GET", "POST"])
@@ -139,10 +143,13 @@ def template_preview():
 @bp.post("/library/<int:template_id>/fork")
 def template_fork(template_id):
     template = get_template(current_user, template_id)
-    fork = library.fork_template(current_user, template, request.form.get("version", type=int))
-    flash(f"This is your own private copy of “{template.title}”. Edit it freely; "
-          "the original is unchanged.", "success")
-    return redirect(url_for("library.template_detail", template_id=fork.id), 303)
+    with submit_once() as once:
+        if once.replay:
+            return once.replay
+        fork = library.fork_template(current_user, template, request.form.get("version", type=int))
+        flash(f"This is your own private copy of “{template.title}”. Edit it freely; "
+              "the original is unchanged.", "success")
+        return once.created(url_for("library.template_detail", template_id=fork.id))
 
 
 @bp.post("/library/<int:template_id>/visibility")

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from blueprints.plans import bp
 from blueprints.plans.routes import remember_undo
+from blueprints.submit_once import submit_once
 from blueprints.web import render
 from core import goals, plans
 from core.goals import GOAL_FIELDS, ITEM_FIELDS, ITEM_NAMES
@@ -87,14 +88,19 @@ def goal_new(plan_id):
 def goal_create(plan_id):
     plan = plans.get_plan(current_user, plan_id)
     try:
-        goal = goals.add_goal(current_user, plan, request.form)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            goal = goals.add_goal(current_user, plan, request.form)
+            where = url_for("plans.plan_detail", plan_id=plan.id) + f"#goal-{goal.id}"
+            if not request.htmx:
+                return once.created(where)
+            goals.load_parts(goal)
+            return once.created(where, render("plans/goal_detail.html", "plans/_goal_added.html",
+                                              goal=goal, plan=plan, client=plan.client,
+                                              goal_progress={}))
     except plans.PlanError as exc:
         return _goal_form(None, 422, request.form, exc.errors, plan=plan)
-    if not request.htmx:
-        return _back_to_plan(plan.id, f"#goal-{goal.id}")
-    goals.load_parts(goal)
-    return render("plans/goal_detail.html", "plans/_goal_added.html", goal=goal, plan=plan,
-                  client=plan.client, goal_progress={})
 
 
 @bp.post("/goals/<int:goal_id>/status")
@@ -202,12 +208,16 @@ def item_new(goal_id, kind):
 def item_create(goal_id, kind):
     goal = goals.get_goal(current_user, goal_id)
     try:
-        goals.add_item(current_user, goal, kind, request.form)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            goals.add_item(current_user, goal, kind, request.form)
+            where = url_for("plans.plan_detail", plan_id=goal.plan_id) + f"#goal-{goal.id}"
+            if not request.htmx:
+                return once.created(where)
+            return once.created(where, _item_section(kind, goal, adding=False))
     except plans.PlanError as exc:
         return _item_section(kind, goal, 422, request.form, exc.errors)
-    if not request.htmx:
-        return _back_to_plan(goal.plan_id, f"#goal-{goal.id}")
-    return _item_section(kind, goal, adding=False)
 
 
 @bp.post(f"/<{KINDS}:kind>/<int:item_id>/remove")

@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from blueprints.clients.routes import CLIENT_PAGE_SECTIONS
 from blueprints.plans import bp, page_cache
+from blueprints.submit_once import submit_once
 from blueprints.web import render, wants_fragment
 from core import audit, plans
 from core.access import get_client, get_template
@@ -74,9 +75,12 @@ def plan_create(client_id):
     client = get_client(current_user, client_id)
     form = request.form
     if form.get("blank"):
-        plan = plans.create_blank_plan(current_user, client, form.get("title", ""))
-        flash("Blank plan created. Add the first goal below.", "success")
-        return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            plan = plans.create_blank_plan(current_user, client, form.get("title", ""))
+            flash("Blank plan created. Add the first goal below.", "success")
+            return once.created(url_for("plans.plan_detail", plan_id=plan.id))
     template = get_template(current_user, form.get("template", type=int) or 0)
     # The version the preview showed, even if the template was saved again meanwhile.
     version = plans.current_version_of(template, form.get("version", type=int))
@@ -89,13 +93,15 @@ def plan_create(client_id):
         errors["start_date"] = "Choose a start date (YYYY-MM-DD)."
     else:
         try:
-            plan = plans.create_plan_from_template(current_user, client, version, indexes, start,
-                                                   baselines)
+            with submit_once() as once:
+                if once.replay:
+                    return once.replay
+                plan = plans.create_plan_from_template(current_user, client, version, indexes,
+                                                       start, baselines)
+                flash("The plan is active. Edit any goal in place.", "success")
+                return once.created(url_for("plans.plan_detail", plan_id=plan.id))
         except plans.PlanError as exc:
             errors = exc.errors
-        else:
-            flash("The plan is active. Edit any goal in place.", "success")
-            return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
     preview = plans.preview_plan(version, client, start or dt.date.today())
     return render("plans/plan_preview.html", status=422, client=client, template=template,
                   preview=preview, errors=errors, form=form)
@@ -224,14 +230,17 @@ def plan_save_as_template(plan_id):
             errors["visibility"] = "Choose who can see it."
         else:
             try:
-                template = create_template(current_user, source, visibility,
-                                           filename="plan-template.md")
+                with submit_once() as once:
+                    if once.replay:
+                        return once.replay
+                    template = create_template(current_user, source, visibility,
+                                               filename="plan-template.md")
+                    audit.record("plan.save_as_template", current_user, target_type="plan",
+                                 target_id=plan.id, detail=f"template {template.id}")
+                    flash("Saved to the library as a new template.", "success")
+                    return once.created(url_for("library.template_detail",
+                                                template_id=template.id))
             except TemplateFormatError as exc:
                 errors["source"] = str(exc)
-            else:
-                audit.record("plan.save_as_template", current_user, target_type="plan",
-                             target_id=plan.id, detail=f"template {template.id}")
-                flash("Saved to the library as a new template.", "success")
-                return redirect(url_for("library.template_detail", template_id=template.id), 303)
     return render("plans/plan_save_template.html", status=422 if errors else 200, plan=plan,
                   client=plan.client, source=source, visibility=visibility, errors=errors)

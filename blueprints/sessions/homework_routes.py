@@ -4,6 +4,7 @@ from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from blueprints.sessions import bp
+from blueprints.submit_once import submit_once
 from blueprints.web import render
 from core import audit, homework
 from core.access import get_client
@@ -42,11 +43,14 @@ def homework_create(client_id):
     client = get_client(current_user, client_id)
     data = request.form.to_dict()
     try:
-        homework.assign_homework(current_user, client, data)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            homework.assign_homework(current_user, client, data)
+            flash("Homework assigned. The client sees it in their portal.", "success")
+            return once.created(url_for("clients.client_detail", client_id=client.id) + "#homework")
     except homework.HomeworkError as exc:
         return _form(client, data, exc.errors, 422)
-    flash("Homework assigned. The client sees it in their portal.", "success")
-    return redirect(url_for("clients.client_detail", client_id=client.id) + "#homework", 303)
 
 
 def _detail(hw, data=None, errors=None, status=200):

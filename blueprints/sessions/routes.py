@@ -7,6 +7,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.sessions import bp
+from blueprints.submit_once import submit_once
 from blueprints.web import render, require_admin
 from core import audit, measures, notes, progress
 from core.access import get_client
@@ -51,11 +52,14 @@ def note_create(client_id):
     client = get_client(current_user, client_id)
     data = request.form.to_dict()
     try:
-        note = notes.create_note(current_user, client, data)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            note = notes.create_note(current_user, client, data)
+            flash("The session note is saved. Sign it when it is final.", "success")
+            return once.created(url_for("sessions.note_detail", note_id=note.id))
     except notes.NoteError as exc:
         return _open_form(client, data, status=422, errors=exc.errors, missing=exc.missing)
-    flash("The session note is saved. Sign it when it is final.", "success")
-    return redirect(url_for("sessions.note_detail", note_id=note.id), 303)
 
 
 @bp.get("/clients/<int:client_id>/notes")
@@ -127,11 +131,14 @@ def note_addendum(note_id):
     note = notes.get_note(current_user, note_id)
     body = request.form.get("body", "")
     try:
-        notes.add_addendum(current_user, note, body)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            notes.add_addendum(current_user, note, body)
+            flash("Addendum added.", "success")
+            return once.created(url_for("sessions.note_detail", note_id=note.id) + "#addenda")
     except notes.NoteError as exc:
         return _detail(note, status=422, addendum_error=exc.errors.get("addendum"), addendum=body)
-    flash("Addendum added.", "success")
-    return redirect(url_for("sessions.note_detail", note_id=note.id) + "#addenda", 303)
 
 
 # --- the practice's note templates (admins) ----------------------------------------------------
