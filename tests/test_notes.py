@@ -161,7 +161,8 @@ def test_signed_note_is_locked_and_addenda_keep_author_and_time(world, as_user):
     form = c.get(f"/notes/{note_id}/edit").get_data(as_text=True)
     assert "Original text" in form and f'name="goal-{worry.id}-rating" type="number"' in form
     assert 'value="5"' in form and "No progress recorded yet." in form  # not its own "last session"
-    edited = c.send(f"/notes/{note_id}", note_form([worry], body="Edited before signing"))
+    edited = c.submit(f"/notes/{note_id}/edit", note_form([worry], body="Edited before signing"),
+                      action=f"/notes/{note_id}")
     assert edited.status_code == 303
     assert c.send(f"/notes/{note_id}/addenda", {"body": "too early"}).status_code == 422
     assert c.send(f"/notes/{note_id}/sign").status_code == 303

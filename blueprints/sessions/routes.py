@@ -6,11 +6,13 @@ import datetime as dt
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from blueprints import edit_forms
 from blueprints.sessions import bp
 from blueprints.web import render
 from core import audit, measures, notes, progress
 from core.access import get_client
 from core.homework import mark_feedback_seen
+from core.merge import EditConflict
 from core.models import GOAL_STATUSES, NOTE_FORMATS
 
 LOCKED = "This note is signed and locked. To correct or add to it, write an addendum."
@@ -22,17 +24,27 @@ def _helpers():
     return {"target_status": measures.target_status}
 
 
-def _form_page(client, carry, data, errors=None, missing=(), note=None, status=200):
-    return render("sessions/note_form.html", status=status, client=client, carry=carry, data=data,
+def _form_page(client, carry, data, errors=None, missing=(), note=None, status=200, state=None):
+    state = state or {"data": data, "version": None, "base": None, "conflict": None}
+    edited = notes.NOTE_FIELDS + notes.progress_keys(item.goal.id for item in carry.goals)
+    labels = [("date", "Session date"), ("format", "Format"), ("body", "Note")]
+    for item in carry.goals:
+        key = f"goal-{item.goal.id}-"
+        labels += [(key + "rating", f"{item.goal.title}: rating"),
+                   (key + "status", f"{item.goal.title}: status change"),
+                   (key + "no_change", f"{item.goal.title}: no change"),
+                   (key + "comment", f"{item.goal.title}: comment")]
+    return render("sessions/note_form.html", status=status, client=client, carry=carry,
                   errors=errors or {}, missing={g.id for g in missing}, note=note,
-                  formats=notes.FORMAT_LABELS, goal_statuses=GOAL_STATUSES)
+                  formats=notes.FORMAT_LABELS, goal_statuses=GOAL_STATUSES, edited=edited,
+                  labels=labels, **state)
 
 
-def _open_form(client, data, note=None, status=200, errors=None, missing=()):
+def _open_form(client, data, note=None, status=200, errors=None, missing=(), state=None):
     """The note form, with the plan carried forward; client feedback shown here counts as seen."""
     carry = progress.carry_forward(client, note.id if note else None)
     mark_feedback_seen([h.id for h in carry.homework if h.feedback_at and not h.feedback_seen])
-    return _form_page(client, carry, data, errors, missing, note, status)
+    return _form_page(client, carry, data, errors, missing, note, status, state)
 
 
 @bp.get("/clients/<int:client_id>/notes/new")
@@ -93,20 +105,31 @@ def note_edit(note_id):
     except (notes.NoteLocked, notes.NotAuthor) as exc:
         return _refused(note, exc)
     audit.record("note.view", current_user, target_type="note", target_id=note.id)
-    return _open_form(note.client, notes.note_form_data(note, notes.note_entries(note.id)), note=note)
+    values = notes.note_values(note)
+    return _open_form(note.client, values, note=note,
+                      state=edit_forms.opened(values, note.version))
 
 
 @bp.post("/notes/<int:note_id>")
 def note_update(note_id):
     note = notes.get_note(current_user, note_id)
     data = request.form.to_dict()
+    base = {k[len("base-"):]: v for k, v in request.form.items() if k.startswith("base-")}
     try:
-        notes.update_note(current_user, note, data)
+        notes.update_note(current_user, note, data, edit_forms.posted_version(request.form), base)
     except (notes.NoteLocked, notes.NotAuthor) as exc:
         return _refused(note, exc)
     except notes.NoteError as exc:
+        state = {"data": data, "version": edit_forms.posted_version(request.form),
+                 "base": base, "conflict": None}
         return _open_form(note.client, data, note=note, status=422, errors=exc.errors,
-                          missing=exc.missing)
+                          missing=exc.missing, state=state)
+    except EditConflict as exc:
+        mine = {k: data.get(k, "") for k in exc.values.keys() | base.keys()
+                if k in base or k in notes.NOTE_FIELDS}
+        state = edit_forms.refused(mine, base, exc.values, exc.current.version, exc.fields)
+        return _open_form(note.client, state["data"], note=notes.get_note(current_user, note_id),
+                          status=409, state=state)
     flash("Saved.", "success")
     return redirect(url_for("sessions.note_detail", note_id=note.id), 303)
 
