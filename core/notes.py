@@ -67,20 +67,53 @@ def note_templates(practice_id: int) -> dict[str, str]:
     return {fmt: bodies[fmt] for fmt in NOTE_FORMATS}
 
 
-def save_note_templates(user, data: dict) -> dict[str, str]:
+def template_versions(practice_id: int) -> dict[str, int]:
+    return {row.format: row.version for row in
+            NoteTemplate.select(NoteTemplate.format, NoteTemplate.version)
+            .where(NoteTemplate.practice == practice_id)}
+
+
+def save_note_templates(user, data: dict, versions: dict | None = None,
+                        base: dict | None = None) -> dict[str, str]:
+    """Save the practice's templates, each merged (core/merge.py) with an admin's save from
+    another tab since the form was opened. When any template changed on both sides nothing
+    is saved: EditConflict with `fields` (the formats), `values` (the bodies now) and
+    `versions`."""
+    versions, base = versions or {}, base or {}
     bodies = note_templates(user.practice_id)
     errors = {fmt: f"At most {MAX_BODY} characters." for fmt in NOTE_FORMATS
               if len(data.get(fmt) or "") > MAX_BODY}
     if errors:
         raise NoteError(errors)
-    with db.atomic():
-        for fmt in NOTE_FORMATS:
-            if fmt in data:
-                bodies[fmt] = data[fmt].replace("\r\n", "\n")
-                NoteTemplate.update(body=bodies[fmt]).where(
-                    (NoteTemplate.practice == user.practice_id) & (NoteTemplate.format == fmt)
-                ).execute()
-        audit.record("note_template.update", user, target_type="practice", target_id=user.practice_id)
+    rows = {row.format: row for row in
+            NoteTemplate.select().where(NoteTemplate.practice == user.practice_id)}
+    clashes, written = [], []
+    try:
+        with db.atomic():
+            for fmt in NOTE_FORMATS:
+                if fmt not in data:
+                    continue
+                body = data[fmt].replace("\r\n", "\n")
+                try:
+                    _row, write = save_guarded(
+                        NoteTemplate, rows[fmt].id, versions.get(fmt, 0), {"body": body},
+                        {"body": base[fmt]} if fmt in base else {})
+                except EditConflict:
+                    clashes.append(fmt)
+                    continue
+                if write:
+                    written.append(fmt)
+            if clashes:  # all or nothing: the page is saved as one
+                raise EditConflict(None, clashes)
+            audit.record("note_template.update", user, target_type="practice",
+                         target_id=user.practice_id, detail="changed " + ", ".join(written))
+    except EditConflict as exc:
+        exc.values = note_templates(user.practice_id)
+        exc.versions = template_versions(user.practice_id)
+        audit.record("note_template.conflict", user, target_type="practice",
+                     target_id=user.practice_id, detail="both changed " + ", ".join(exc.fields))
+        raise
+    bodies.update(note_templates(user.practice_id))
     return bodies
 
 

@@ -88,9 +88,9 @@ def test_formats_use_the_practice_templates_and_admins_edit_them(world, as_user)
     assert c.send("/admin/note-templates", {"DAP": "hacked"}).status_code == 404
     admin = as_user(world.admin_a)
     assert "What did we agree" in admin.get("/admin/note-templates").get_data(as_text=True)
-    saved = admin.send("/admin/note-templates", {"DAP": "## Data\n\n## Next steps\nOur agreement:",
-                                                 "SOAP": notes.DEFAULT_TEMPLATES["SOAP"],
-                                                 "free": "Free form"})
+    saved = admin.submit("/admin/note-templates", {"DAP": "## Data\n\n## Next steps\nOur agreement:",
+                                                   "SOAP": notes.DEFAULT_TEMPLATES["SOAP"],
+                                                   "free": "Free form"})
     assert saved.status_code == 303
     assert "Our agreement:" in c.get(f"/clients/{world.client_a1.id}/notes/new").get_data(as_text=True)
     # Practice B keeps its own defaults.

@@ -163,19 +163,29 @@ def note_addendum(note_id):
 def note_templates():
     if not current_user.is_admin:
         abort(404)
-    errors = {}
+    errors, status = {}, 200
     bodies = notes.note_templates(current_user.practice_id)
+    versions = notes.template_versions(current_user.practice_id)
+    state = edit_forms.opened(bodies, None)
     if request.method == "POST":
+        form = request.form
+        posted = {fmt: form[fmt] for fmt in NOTE_FORMATS if fmt in form}
+        sent_versions = {fmt: edit_forms.posted_version(form, "version-" + fmt) for fmt in NOTE_FORMATS}
+        base = edit_forms.posted_base(form, NOTE_FORMATS)
         try:
-            bodies = notes.save_note_templates(current_user, request.form.to_dict())
+            notes.save_note_templates(current_user, posted, sent_versions, base)
         except notes.NoteError as exc:
-            errors = exc.errors
-            bodies = {fmt: request.form.get(fmt, bodies[fmt]) for fmt in NOTE_FORMATS}
+            errors, status, versions = exc.errors, 422, sent_versions
+            state = edit_forms.invalid({**bodies, **posted}, form, NOTE_FORMATS)
+        except EditConflict as exc:
+            status, versions = 409, exc.versions
+            state = edit_forms.refused(posted, base, exc.values, None, exc.fields)
         else:
             flash("The note templates are saved. New notes start from them.", "success")
             return redirect(url_for("sessions.note_templates"), 303)
-    return render("sessions/note_templates.html", status=422 if errors else 200, bodies=bodies,
-                  errors=errors, formats=notes.FORMAT_LABELS, prompt=notes.ACTION_PROMPT)
+    return render("sessions/note_templates.html", status=status, errors=errors,
+                  formats=notes.FORMAT_LABELS, prompt=notes.ACTION_PROMPT, versions=versions,
+                  edited=NOTE_FORMATS, **state)
 
 
 from blueprints.sessions import homework_routes, panels, progress_routes  # noqa: E402,F401
