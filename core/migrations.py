@@ -46,7 +46,7 @@ def _edit_versions():
     for model in (m.User, m.Client, m.Homework, m.NoteTemplate, m.SessionNote):
         table = model._meta.table_name
         if "version" not in {column.name for column in db.get_columns(table)}:
-            db.execute_sql(f"ALTER TABLE {db.quote(table)} "
+            db.execute_sql(f'ALTER TABLE "{table}" '
                            "ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
 
 

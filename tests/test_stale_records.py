@@ -305,3 +305,33 @@ def test_invalid_input_on_a_stale_form_keeps_it_stale(world, as_user):
     assert save(b, again, {"date_of_birth": ""}).status_code == 409
     with in_db():
         assert Client.get_by_id(world.client_a1.id).last_name == "King"
+
+
+# --- migration 7 ---------------------------------------------------------------------------------
+
+def test_migration_7_adds_version_columns_to_a_version_6_database(database_url):
+    from app import create_app
+    from core import accounts, migrations
+    from core.db import db
+    from core.models import Practice, User
+    from tests.conftest import PASSWORD, TEST_CONFIG
+    tables = [m._meta.table_name for m in (User, Client, Homework, NoteTemplate, SessionNote)]
+    create_app({**TEST_CONFIG, "DATABASE_URL": database_url, "AUTO_UPGRADE": False})
+    with in_db():
+        assert migrations.upgrade(target=6) == [1, 2, 3, 4, 5, 6]
+        practice = Practice.create(name="Old practice")
+        user = accounts.create_user(practice, "old@example.org", "Old", PASSWORD, "admin")
+        client = Client.create(practice=practice, first_name="Kept", last_name="Client",
+                               primary_clinician=user)
+        Homework.create(client=client, text="Old homework")
+        # Today's models made the columns; a database of version 6 did not have them.
+        for table in tables:
+            db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN version')
+        assert all("version" not in {c.name for c in db.get_columns(t)} for t in tables)
+        assert migrations.upgrade() == [7]
+        assert all("version" in {c.name for c in db.get_columns(t)} for t in tables)
+        assert Client.get_by_id(client.id).version == 1 and Homework.get().version == 1
+        assert migrations.upgrade() == []
+    with in_db():  # a fresh install: the step finds the columns and leaves them
+        assert migrations.current_version() == 7
+        migrations.MIGRATIONS[6][2]()
