@@ -335,3 +335,29 @@ def test_migration_7_adds_version_columns_to_a_version_6_database(database_url):
     with in_db():  # a fresh install: the step finds the columns and leaves them
         assert migrations.current_version() == 7
         migrations.MIGRATIONS[6][2]()
+
+
+# --- member records (admin) ----------------------------------------------------------------------
+
+def test_member_toggle_from_a_stale_members_page_says_what_happened(world, as_user):
+    a, b = as_user(world.admin_a), as_user(world.admin_a)
+    page, action = "/admin/members", f"/admin/members/{world.clin_a2.id}/deactivate"
+    tab_a, tab_b = opened(a, page, action), opened(b, page, action)
+    assert save(a, tab_a).status_code == 303
+    again = save(b, tab_b)  # the same intent, already done: no second event, and said so
+    assert again.status_code == 303
+    assert "was already deactivated" in b.get(page).get_data(as_text=True)
+    with in_db():
+        assert AuditEvent.select().where(AuditEvent.action == "member.deactivate").count() == 1
+        from core.models import User
+        member = User.get_by_id(world.clin_a2.id)
+        assert (member.active, member.version) == (False, 2)
+    # The same from the other side: reactivated meanwhile, the old page's Reactivate is a no-op.
+    activate = f"/admin/members/{world.clin_a2.id}/activate"
+    stale = opened(b, page, activate)
+    assert a.submit(page, action=activate).status_code == 303
+    assert save(b, stale).status_code == 303
+    assert "was already active" in b.get(page).get_data(as_text=True)
+    with in_db():
+        assert User.get_by_id(world.clin_a2.id).active is True
+        assert AuditEvent.select().where(AuditEvent.action == "member.activate").count() == 1
