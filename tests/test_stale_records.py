@@ -206,6 +206,9 @@ def test_portal_answer_merges_with_clinician_edits_and_refuses_a_stale_second_ta
     with in_db():
         assert Homework.get_by_id(hw_id).__data__ == before
         audited_conflict("homework", "tab")
+    plain = save(portal_user, tab_2, {"status": "done", "feedback": "Second tab"})  # no JavaScript
+    assert plain.status_code == 409 and "<html" in plain.get_data(as_text=True)
+    assert conflict_rows(plain)["Your note"] == (True, "First tab", "Second tab")
     # (c) saving again from the refused card keeps the second note.
     again = pick_form(parse_forms(text), card, "/portal/")
     assert save(portal_user, again, {"status": "done"}, htmx=True).status_code == 200
