@@ -47,6 +47,10 @@ class NoteLocked(Exception):
     """The note is signed: it is never changed again, only added to."""
 
 
+class NoteChanged(Exception):
+    """Signing from a page that showed an older text: it is signed only as read."""
+
+
 class NotAuthor(Exception):
     """Only the clinician who wrote an unsigned note may change or sign it."""
 
@@ -263,14 +267,25 @@ def update_note(user, note: SessionNote, data: dict, expected_version: int, base
     return SessionNote.get_by_id(note.id)
 
 
-def sign_note(user, note: SessionNote) -> SessionNote:
+def sign_note(user, note: SessionNote, expected_version: int) -> SessionNote:
+    """Sign the note as the page showed it: NoteChanged when it was saved (in another tab)
+    since, so nobody signs a text they have not read."""
     check_editable(user, note)
     with db.atomic():
         now = utcnow()
         if not (SessionNote.update(signed_at=now)
-                .where((SessionNote.id == note.id) & SessionNote.signed_at.is_null()).execute()):
-            raise NoteLocked(note.id)
-        audit.record("note.sign", user, target_type="note", target_id=note.id)
+                .where((SessionNote.id == note.id) & SessionNote.signed_at.is_null()
+                       & (SessionNote.version == expected_version)).execute()):
+            if SessionNote.get_by_id(note.id).signed_at is not None:
+                raise NoteLocked(note.id)
+            changed = True
+        else:
+            changed = False
+            audit.record("note.sign", user, target_type="note", target_id=note.id)
+    if changed:
+        audit.record("note.conflict", user, target_type="note", target_id=note.id,
+                     detail="sign refused: changed since the page was opened")
+        raise NoteChanged(note.id)
     note.signed_at = now
     return note
 

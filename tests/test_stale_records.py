@@ -268,6 +268,23 @@ def test_note_in_two_tabs_merges_then_conflicts_then_saves_again(world, as_user)
         assert note.body == "Another text from tab two" and [e.rating for e in note.progress] == [3]
 
 
+def test_a_note_is_signed_only_as_the_page_showed_it(world, as_user):
+    c = as_user(world.clin_a1)
+    note_id = write_note(c, world.client_a1, body="Draft one")
+    page, sign = f"/notes/{note_id}", f"/notes/{note_id}/sign"
+    stale = opened(c, page, sign)
+    assert c.submit(f"/notes/{note_id}/edit", {"body": "Draft two"}, action=page).status_code == 303
+    refused = save(c, stale)
+    assert refused.status_code == 409 and "it was not signed" in refused.get_data(as_text=True)
+    assert "Draft two" in refused.get_data(as_text=True)
+    with in_db():
+        assert SessionNote.get_by_id(note_id).signed_at is None
+        audited_conflict("note", "Draft")
+    assert resubmit(c, refused, page, sign).status_code == 303
+    with in_db():
+        assert SessionNote.get_by_id(note_id).signed_at is not None
+
+
 # --- the practice's note templates (admin) -------------------------------------------------------
 
 def test_note_templates_in_two_admin_tabs(world, as_user):

@@ -16,6 +16,8 @@ from core.merge import EditConflict
 from core.models import GOAL_STATUSES, NOTE_FORMATS
 
 LOCKED = "This note is signed and locked. To correct or add to it, write an addendum."
+CHANGED = ("This note was saved again (in another tab, perhaps) since you opened this page, so "
+           "it was not signed. Below is the note as it is now: read it, then sign.")
 NOT_AUTHOR = "Only the clinician who wrote this note can change or sign it while it is unsigned."
 
 
@@ -138,9 +140,11 @@ def note_update(note_id):
 def note_sign(note_id):
     note = notes.get_note(current_user, note_id)
     try:
-        notes.sign_note(current_user, note)
+        notes.sign_note(current_user, note, edit_forms.posted_version(request.form))
     except (notes.NoteLocked, notes.NotAuthor) as exc:
         return _refused(note, exc)
+    except notes.NoteChanged:
+        return _detail(notes.get_note(current_user, note_id), status=409, error=CHANGED)
     flash("Signed. The note is now locked; corrections go in an addendum.", "success")
     return redirect(url_for("sessions.note_detail", note_id=note.id), 303)
 
