@@ -17,8 +17,8 @@ MAX_VERSION = 2**31 - 1  # an `integer` column on PostgreSQL
 
 
 def posted_version(form, name: str = "version") -> int:
-    """The version the form was opened at; 0 (matches no row) for anything else.
-    TODO inputs: switch to the bounded integer parser of blueprints/inputs.py."""
+    """The version the form was opened at; 0 (matches no row) for anything else."""
+    # TODO inputs: switch to the bounded integer parser of blueprints/inputs.py.
     raw = str(form.get(name) or "").strip()
     if raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_VERSION:
         return int(raw)
