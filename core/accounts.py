@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core import audit
 from core.prepared import Prepared
 from core.db import db, utcnow
+from core.merge import EditConflict, save_guarded
 from core.models import Invitation, Practice, User, UserSession
 
 MIN_PASSWORD = 12
@@ -205,17 +206,27 @@ def members_of(practice_id: int):
     return User.select().where(User.practice == practice_id).order_by(User.name)
 
 
-def set_member_active(admin: User, member_id: int, active: bool) -> User:
+def set_member_active(admin: User, member_id: int, active: bool, expected_version: int = 0,
+                      base: dict | None = None) -> tuple[User, bool]:
+    """Activate or deactivate a member from the members page, merged (core/merge.py) with a
+    colleague's change since the page was shown. Returns (member, changed): not changed when
+    the member already was in that state (another admin did it meanwhile)."""
     member = User.get_or_none((User.id == member_id) & (User.practice == admin.practice_id))
     if member is None:
         raise LookupError(member_id)
     if member.id == admin.id and not active:
         raise AccountError("You cannot deactivate your own account.")
-    with db.atomic():
-        User.update(active=active).where(User.id == member.id).execute()
-        if not active:
-            UserSession.delete().where(UserSession.user == member.id).execute()
-        audit.record("member.activate" if active else "member.deactivate", admin,
-                     target_type="user", target_id=member.id)
+    try:
+        with db.atomic():
+            _before, write = save_guarded(User, member.id, expected_version, {"active": active},
+                                          base or {}, where=User.practice == admin.practice_id)
+            if write and not active:
+                UserSession.delete().where(UserSession.user == member.id).execute()
+            if write:
+                audit.record("member.activate" if active else "member.deactivate", admin,
+                             target_type="user", target_id=member.id)
+    except EditConflict:
+        audit.record("member.conflict", admin, target_type="user", target_id=member.id)
+        raise
     member.active = active
-    return member
+    return member, bool(write)

@@ -41,6 +41,16 @@ def _goal_progress():
     install_goal_progress_triggers()
 
 
+def _edit_versions():
+    """A `version` per record with an edit form, for the three-way merge of core/merge.py.
+    Plain SQL: the same on SQLite and PostgreSQL, and no table rebuild on SQLite."""
+    for model in (m.User, m.Client, m.Homework, m.NoteTemplate, m.SessionNote):
+        table = model._meta.table_name
+        if "version" not in {column.name for column in db.get_columns(table)}:
+            db.execute_sql(f'ALTER TABLE "{table}" '
+                           "ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+
+
 MIGRATIONS = [
     (1, "practices, accounts, clients, audit",
      _create(m.Practice, m.User, m.UserSession, m.Invitation, m.Client, m.CareTeamMember,
@@ -55,6 +65,7 @@ MIGRATIONS = [
              m.PortalSession)),
     (5, "plan change log for the plan page cache", _plan_changes),
     (6, "last progress per goal, for the dashboard", _goal_progress),
+    (7, "version columns for edit forms", _edit_versions),
     (9, "one-time form tokens", _create(SubmitToken)),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -41,6 +41,7 @@ class User(UserMixin, BaseModel):
     password_hash = CharField(max_length=255)
     role = CharField(max_length=20, default="clinician")
     active = BooleanField(default=True)
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
     created_at = DateTimeField(default=utcnow)
 
     @property
@@ -82,6 +83,7 @@ class Client(BaseModel):
     primary_clinician = ForeignKeyField(User, backref="primary_clients")
     status = CharField(max_length=20, default="active", index=True)
     discharged_at = DateTimeField(null=True)
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -260,6 +262,7 @@ class Homework(BaseModel):
     feedback_at = DateTimeField(null=True)
     feedback_seen = BooleanField(default=False)
     completed_at = DateTimeField(null=True)
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
     assigned_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow, index=True)
     deleted_at = DateTimeField(null=True)
@@ -269,6 +272,7 @@ class NoteTemplate(BaseModel):
     practice = ForeignKeyField(Practice, on_delete="CASCADE")
     format = CharField(max_length=10)
     body = TextField()
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
 
     class Meta:
         indexes = ((("practice", "format"), True),)
@@ -283,6 +287,7 @@ class SessionNote(BaseModel):
     body = TextField(default="")
     body_html = TextField(default="")
     signed_at = DateTimeField(null=True)
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

@@ -95,8 +95,8 @@ def test_formats_use_the_practice_templates_and_admins_edit_them(world, as_user)
     admin = as_user(world.admin_a)
     assert "What did we agree" in admin.get("/admin/note-templates").get_data(as_text=True)
     saved = admin.submit("/admin/note-templates", {"DAP": "## Data\n\n## Next steps\nOur agreement:",
-                                                 "SOAP": notes.DEFAULT_TEMPLATES["SOAP"],
-                                                 "free": "Free form"})
+                                                   "SOAP": notes.DEFAULT_TEMPLATES["SOAP"],
+                                                   "free": "Free form"})
     assert saved.status_code == 303
     assert "Our agreement:" in c.get(f"/clients/{world.client_a1.id}/notes/new").get_data(as_text=True)
     # Practice B keeps its own defaults.
@@ -168,7 +168,8 @@ def test_signed_note_is_locked_and_addenda_keep_author_and_time(world, as_user):
     form = c.get(f"/notes/{note_id}/edit").get_data(as_text=True)
     assert "Original text" in form and f'name="goal-{worry.id}-rating" type="number"' in form
     assert 'value="5"' in form and "No progress recorded yet." in form  # not its own "last session"
-    edited = c.submit(f"/notes/{note_id}/edit", note_form([worry], body="Edited before signing"))
+    edited = c.submit(f"/notes/{note_id}/edit", note_form([worry], body="Edited before signing"),
+                      action=f"/notes/{note_id}")
     assert edited.status_code == 303
     # Forged: an unsigned note offers no addendum form.
     assert c.forge(f"/notes/{note_id}/addenda", {"body": "too early"}).status_code == 422

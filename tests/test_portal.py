@@ -9,7 +9,7 @@ import pytest
 from core.db import utcnow
 from core.models import (AuditEvent, Client, Goal, Homework, PortalAccount, PortalInvitation,
                          PortalSession, ProgressEntry)
-from tests.conftest import PASSWORD, Browserless, in_db
+from tests.conftest import PASSWORD, Browserless, in_db, parse_forms, pick_form
 from tests.test_notes import make_plan, write_note
 
 PORTAL_PASSWORD = "a client's own long passphrase"
@@ -118,8 +118,9 @@ def test_portal_shows_only_the_clients_plan_in_plain_language(world, portal_user
 
 def test_client_marks_homework_done_with_feedback_and_the_clinician_sees_it(world, portal_user, as_user):
     hw_id = portal_user.homework_id
+    card = f"/portal/homework/{hw_id}"
     response = portal_user.submit("/portal/", {"status": "done", "feedback": "Writing worries down helped"},
-                                  action=f"/portal/homework/{hw_id}")
+                                  action=card)
     assert response.status_code == 303
     with in_db():
         hw = Homework.get_by_id(hw_id)
@@ -128,7 +129,8 @@ def test_client_marks_homework_done_with_feedback_and_the_clinician_sees_it(worl
         event = AuditEvent.get(AuditEvent.action == "portal.homework.update")
         assert "Writing" not in event.detail and event.practice_id == world.practice_a
     # htmx swaps just the card.
-    swapped = portal_user.send(f"/portal/homework/{hw_id}", {"status": "skipped", "feedback": ""}, htmx=True)
+    form = pick_form(parse_forms(portal_user.get("/portal/").get_data(as_text=True)), card, "/portal/")
+    swapped = portal_user.send(card, form.values({"status": "skipped", "feedback": ""}), htmx=True)
     assert swapped.status_code == 200
     assert swapped.get_data(as_text=True).lstrip().startswith('<article class="panel homework-card"')
     bad = portal_user.send(f"/portal/homework/{hw_id}", {"status": "assigned"}, htmx=True)
@@ -153,17 +155,21 @@ def test_portal_isolation_between_two_clients_of_one_clinician(app, world, as_us
     attempts = [portal_user.forge(f"/portal/homework/{hw}", {"status": "done", "feedback": "mine now"})
                 for hw in (theirs.id, abroad.id, gone.id, 987654)]
     attempts.append(portal_user.send(f"/portal/homework/{theirs.id}", {"status": "done"}, htmx=True))
-    assert [r.status_code for r in attempts] == [404] * 5
+    # Their own homework removed by the clinician is said plainly (409); the rest is not found.
+    assert [r.status_code for r in attempts] == [404, 404, 409, 404, 404]
+    assert "removed this homework" in attempts[2].get_data(as_text=True)
+    attempts = attempts[:2] + attempts[3:]
     # The same answer as for a missing one (the CSRF token's timestamp aside).
     bodies = {re.sub(r'"X-CSRFToken": "[^"]+"|name="csrf_token" value="[^"]+"', "",
-                     r.get_data(as_text=True)) for r in attempts[:4]}
+                     r.get_data(as_text=True)) for r in attempts[:3]}
     assert len(bodies) == 1
     assert all("Bea" not in r.get_data(as_text=True) for r in attempts)
     with in_db():
         assert {h.id: h.__data__ for h in Homework.select()} == before
         denied = list(AuditEvent.select().where(AuditEvent.action == "access.denied"))
-        assert len(denied) == 5 and {e.target_type for e in denied} == {"homework"}
-        assert {e.target_id for e in denied} == {theirs.id, abroad.id, gone.id, 987654}
+        assert len(denied) == 4 and {e.target_type for e in denied} == {"homework"}
+        assert {e.target_id for e in denied} == {theirs.id, abroad.id, 987654}
+        assert AuditEvent.get(AuditEvent.action == "portal.homework.removed").target_id == gone.id
     html = portal_user.get("/portal/").get_data(as_text=True)
     assert "Bea" not in html and "Alan" not in html
 

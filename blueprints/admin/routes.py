@@ -1,10 +1,12 @@
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from blueprints import edit_forms
 from blueprints.admin import bp
 from blueprints.submit_once import LINK_SHOWN_ONCE, submit_once
 from blueprints.web import render, require_admin
 from core import accounts, audit
+from core.merge import EditConflict
 from core.models import User
 
 PAGE_SIZE = 50
@@ -43,16 +45,29 @@ def invite():
 
 @bp.post("/admin/members/<int:user_id>/<any(activate, deactivate):action>")
 def member_active(user_id, action):
+    active = action == "activate"
     try:
-        member = accounts.set_member_active(current_user, user_id, action == "activate")
+        # The button names the state it changes from (Deactivate is shown for an active
+        # member): that is the base of the merge, whatever else the page carried.
+        member, changed = accounts.set_member_active(
+            current_user, user_id, active, edit_forms.posted_version(request.form),
+            {"active": not active})
     except LookupError:  # not a member of this practice: audited here and in theirs
         audit.denied(current_user, "user", user_id, detail=f"member {action}")
         abort(404)
     except accounts.AccountError as exc:
         flash(str(exc), "error")
+    except EditConflict as exc:
+        flash(f"{exc.current.name} was changed by another admin meanwhile and is now "
+              f"{'active' if exc.current.active else 'deactivated'}. Nothing was changed: "
+              "check the list and try again.", "error")
+        return render("admin/members.html", status=409, invite_url=None, errors={},
+                      members=list(accounts.members_of(current_user.practice_id)))
     else:
-        flash(f"{member.name} is {'active' if member.active else 'deactivated; their sessions ended'}.",
-              "info")
+        state = "active" if member.active else "deactivated; their sessions ended"
+        flash(f"{member.name} is {state}." if changed else
+              f"{member.name} was already {'active' if member.active else 'deactivated'} "
+              "(another admin changed it meanwhile).", "info")
     return redirect(url_for("admin.members"), 303)
 
 

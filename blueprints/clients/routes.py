@@ -1,11 +1,18 @@
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
+from blueprints import edit_forms
 from blueprints.clients import bp
 from blueprints.submit_once import submit_once
 from blueprints.web import render
 from core import audit, clients
 from core.access import clients_visible_to, get_client
+from core.merge import EditConflict
+
+LABELS = [("first_name", "First name"), ("last_name", "Last name"),
+          ("date_of_birth", "Date of birth"), ("email", "Email"),
+          ("presenting_problem", "Presenting problem"), ("primary_clinician", "Primary clinician"),
+          ("care_team", "Care team")]
 
 
 def _form_data():
@@ -53,21 +60,39 @@ def client_detail(client_id):
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
 def client_edit(client_id):
     client = get_client(current_user, client_id)
-    errors = {}
-    data = {k: getattr(client, k) or "" for k in clients.FIELDS}
-    data["primary_clinician"] = client.primary_clinician_id
-    data["care_team"] = clients.care_team_ids(client)
+    errors, status = {}, 200
+    state = edit_forms.opened(clients.client_values(client), client.version)
     if request.method == "POST":
         data = _form_data()
+        base = edit_forms.posted_base(request.form, clients.EDITED)
         try:
-            clients.update_client(current_user, client, data)
+            clients.update_client(current_user, client, data,
+                                  edit_forms.posted_version(request.form), base)
         except clients.ClientError as exc:
-            errors = exc.errors
+            errors, status = exc.errors, 422
+            state = edit_forms.invalid(data, request.form, clients.EDITED)
+        except EditConflict as exc:
+            status = 409
+            state = edit_forms.refused({k: data.get(k, "") for k in clients.EDITED}, base,
+                                       exc.values, exc.current.version, exc.fields)
         else:
             flash("Saved.", "success")
             return redirect(url_for("clients.client_detail", client_id=client.id), 303)
-    return render("clients/client_form.html", status=422 if errors else 200, client=client,
-                  data=data, errors=errors, colleagues=list(clients.colleagues(current_user)))
+    colleagues = list(clients.colleagues(current_user))
+    if state["conflict"]:
+        state["conflict"] = {k: _named(v, colleagues) if k in ("mine", "theirs") else v
+                             for k, v in state["conflict"].items()}
+    return render("clients/client_form.html", status=status, client=client, errors=errors,
+                  colleagues=colleagues, edited=clients.EDITED, labels=LABELS, **state)
+
+
+def _named(values: dict, colleagues) -> dict:
+    """The conflict view shows people by name, not by id."""
+    names = {str(u.id): u.name for u in colleagues}
+    shown = dict(values)
+    shown["primary_clinician"] = names.get(str(values.get("primary_clinician")), "")
+    shown["care_team"] = ", ".join(sorted(names.get(str(i), "?") for i in values.get("care_team") or []))
+    return shown
 
 
 @bp.post("/clients/<int:client_id>/discharge")
