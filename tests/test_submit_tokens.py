@@ -95,7 +95,7 @@ def _addendum(world):
     with in_db():
         note = notes.create_note(world.clin_a1, world.client_a1,
                                  {"date": "2026-01-05", "format": "DAP", "body": "Signed text"})
-        notes.sign_note(world.clin_a1, note)
+        notes.sign_note(world.clin_a1, note, note.version)
     return (f"/notes/{note.id}", f"/notes/{note.id}/addenda", {"body": "Added once"},
             lambda: count(NoteAddendum, NoteAddendum.note == note.id))
 
