@@ -1,6 +1,9 @@
 """The database handle, shared by every model, bound to SQLite or PostgreSQL at start-up."""
 import datetime as dt
 import os
+import sqlite3
+import time
+from contextlib import closing
 
 from urllib.parse import unquote, urlsplit
 
@@ -35,6 +38,7 @@ def make_database(url: str):
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             private_file(path)
+            _switch_to_wal(path)
         # WAL lets readers run beside a writer; BEGIN IMMEDIATE takes the write lock up front,
         # so a read-then-write transaction never deadlocks into "database is locked".
         # A pooled connection may serve another thread later, one thread at a time.
@@ -65,6 +69,21 @@ def private_file(path: str):
                 os.chmod(path, mode & 0o700)
         except OSError:  # not ours to change (another owner): leave it as the admin set it
             pass
+
+
+def _switch_to_wal(path: str) -> None:
+    """Put the file in WAL mode (it stays so) before any pooled connection asks. Several
+    processes starting at once on a new file (gunicorn's workers) would otherwise switch it
+    together, and SQLite fails that switch with "database is locked" instead of waiting."""
+    for attempt in range(100):
+        try:
+            with closing(sqlite3.connect(path, timeout=15)) as conn:
+                conn.execute("PRAGMA journal_mode = wal")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.02)
 
 
 def close_pool():

@@ -238,14 +238,13 @@ class Agreement(BaseModel):
     at = DateTimeField(default=utcnow)
 
 
-class PlanChange(BaseModel):
-    """Append-only: a row whenever something the plan page shows changes, written by database
-    triggers (core/triggers.py), so no code path can forget it. The newest id of a plan is the
-    version of its rendered page. No foreign key: an insert then locks nothing shared."""
-    plan_id = IntegerField()
-
-    class Meta:
-        indexes = ((("plan_id", "id"), False),)
+class PlanCounter(BaseModel):
+    """Per plan, raised by one in the same transaction as every change to what its page shows,
+    by database triggers (core/triggers.py), so no code path can forget it. The version of the
+    plan's rendered page (blueprints/plans/page_cache.py). No foreign key: a counter outliving
+    its plan is harmless. Created by migration 8 (it replaced step 5's change log)."""
+    plan_id = IntegerField(primary_key=True)
+    n = IntegerField(default=0)
 
 
 # --- 4: sessions, measures, homework and the portal -----------------------------------------

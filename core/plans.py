@@ -14,7 +14,7 @@ from core.access import lookup, template_scope
 from core.db import db, utcnow
 from core.prepared import Prepared
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
-                         Intervention, Objective, Plan, PlanChange, Revision, Template,
+                         Intervention, Objective, Plan, PlanCounter, Revision, Template,
                          TemplateVersion, User)
 from core.merge import as_text, save_guarded
 from core.revisions import record_changes
@@ -75,10 +75,12 @@ def get_plan(user, plan_id: int) -> Plan:
 
 
 def get_plan_for_page(user, plan_id: int) -> Plan:
-    """get_plan, plus `.change_id`: the newest plan_change row, the version of the page."""
-    newest = PlanChange.select(fn.MAX(PlanChange.id)).where(PlanChange.plan_id == Plan.id)
+    """get_plan, plus `.change_id`: the plan's counter, the version of the page. Read in the
+    same statement as the plan and client rows, before anything else of the page (see
+    blueprints/plans/page_cache.py for why that order matters)."""
+    counter = PlanCounter.select(PlanCounter.n).where(PlanCounter.plan_id == Plan.id)
     return lookup("plan_page", lambda record_id: plans_query().select_extend(
-        newest.alias("change_id")).where((Plan.id == record_id) & Plan.deleted_at.is_null()),
+        counter.alias("change_id")).where((Plan.id == record_id) & Plan.deleted_at.is_null()),
         user, "plan", plan_id)
 
 
