@@ -80,6 +80,12 @@ def form_ids(name: str, limit: int = 1000) -> list[int]:
     return parse_ids(request.form.getlist(name), limit)
 
 
+def arg_text(name: str, default: str = "", max_len: int = 200) -> str:
+    """A search term or filter: stripped and cut to `max_len` (a search needs no more, and a
+    100 kB LIKE pattern is refused by SQLite). Control characters never get here (see below)."""
+    return (request.args.get(name) or default).strip()[:max_len]
+
+
 def arg_date(name: str, default=None):
     raw = request.args.get(name)
     try:

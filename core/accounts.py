@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core import audit
 from core.prepared import Prepared
 from core.db import db, utcnow
+from core.inputs import parse_id
 from core.models import Invitation, Practice, User, UserSession
 
 MIN_PASSWORD = 12
@@ -114,9 +115,10 @@ _SESSION_USER = Prepared(lambda token, user_id: (
 
 def load_session_user(token: str | None, user_id, idle: dt.timedelta) -> User | None:
     """The active user of a live session, or None. An idle session is deleted on sight."""
-    if not token or not str(user_id).isdigit():
+    user_id = parse_id(user_id)
+    if not token or user_id is None:
         return None
-    row = _SESSION_USER.first("session", token, int(user_id))
+    row = _SESSION_USER.first("session", token, user_id)
     if row is None or not row.user.active or not keep_alive(UserSession, row, idle):
         return None
     return row.user

@@ -75,7 +75,7 @@ def parse_date(value, lo: dt.date = MIN_DATE, hi: dt.date = MAX_DATE):
     try:
         day = dt.date(*(int(part) for part in match.groups()))
     except ValueError:
-        raise InputError("That date does not exist.") from None
+        raise InputError("That date does not exist. Use the form YYYY-MM-DD.") from None
     if not lo <= day <= hi:
         raise InputError(f"Use a date between {lo.isoformat()} and {hi.isoformat()}.")
     return day

@@ -8,6 +8,7 @@ from flask import redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.plans import bp
+from blueprints.inputs import form_version
 from blueprints.plans.routes import remember_undo
 from blueprints.web import render
 from core import goals, plans
@@ -53,8 +54,7 @@ def goal_edit(goal_id):
 def goal_update(goal_id):
     goal = goals.get_goal(current_user, goal_id)
     try:
-        goal = goals.update_goal(current_user, goal, request.form,
-                                 request.form.get("version", type=int) or 0)
+        goal = goals.update_goal(current_user, goal, request.form, form_version() or 0)
     except plans.PlanError as exc:
         return _goal_form(goal, 422, request.form, exc.errors)
     except plans.Conflict as exc:
@@ -163,8 +163,7 @@ def item_edit(kind, item_id):
 def item_update(kind, item_id):
     item = goals.get_item(current_user, kind, item_id)
     try:
-        item = goals.update_item(current_user, kind, item, request.form,
-                                 request.form.get("version", type=int) or 0)
+        item = goals.update_item(current_user, kind, item, request.form, form_version() or 0)
     except plans.PlanError as exc:
         return _item(kind, item, 422, True, request.form, exc.errors)
     except plans.Conflict as exc:

@@ -1,0 +1,276 @@
+"""Every route, every parameter it reads, hostile values: never a 5xx, never a traceback.
+
+The routes come from app.url_map, so a new route is fuzzed without touching this file: its path
+parameters always, its form fields as found on the pages that post to it (forms and htmx
+hx-post elements are harvested from every page), plus a small table of query parameters read by
+code, and a generic set of fields for a route nothing is known about. Each request changes one
+parameter of an otherwise valid request, so one field's validation error cannot hide another
+field's crash. Deterministic: a fixed list of values, no randomness."""
+import datetime as dt
+import logging
+import os
+import re
+import time
+from html.parser import HTMLParser
+from urllib.parse import quote, urlsplit, parse_qsl
+
+import pytest
+from werkzeug.exceptions import HTTPException
+
+from core import library
+from core.models import Homework, Intervention, Objective, User
+from tests.conftest import Browserless, in_db
+from tests.test_notes import make_plan, write_note
+from tests.test_portal import invite, join
+
+# Each value is already percent-encoded: %FF%FE is invalid UTF-8 on purpose.
+_RAW = ["\x00", "a\x00b", "\x01\x08\x1b\x7f", "²", "١٢", "٣", "2147483648", "2147483647",
+        "9223372036854775808", "-1", "0", "1e9999", "1.5", " 7", "x" * 100_000, "",
+        "9999-12-31", "0001-01-01", "2026-02-30", "10000-01-01", "999999 years",
+        "<script>x</script>", "//evil.example/%2e%2e", "\u202e\ufeff"]
+HOSTILE = [quote(v, safe="") for v in _RAW] + ["%FF%FE", "%C0%80", "%ED%A0%80"]
+# A smaller set for path parameters: anything but a real id ends in 404 there.
+HOSTILE_PATH = [quote(v, safe="") for v in ["²", "١٢", "2147483648", "9223372036854775808",
+                                            "0", "-1", "1e9999", "x" * 5000, "\x00", " "]] + [
+    "%FF%FE", "%00"]
+GENERIC_FIELDS = ("id", "version", "page", "q", "title", "text", "date", "status", "email")
+GENERIC_QUERY = ("page", "version", "q")
+# Query parameters read by the code (request.args) beyond what pages link to.
+QUERY = {
+    "admin.audit_log": {"page": "1", "action": "", "user": "{user}", "target": ""},
+    "auth.login": {"next": "/"},
+    "clients.client_list": {"status": "active", "q": ""},
+    "library.library_index": {"q": "", "problem": "", "tag": "", "scope": "", "sort": "",
+                              "page": "1"},
+    "library.library_export": {"ids": "{template}", "all": ""},
+    "library.template_detail": {"version": "1"},
+    "library.template_export": {"version": "1"},
+    "library.template_diff": {"a": "1", "b": "1"},
+    "plans.goal_detail": {"cancel": "1"},
+    "plans.plan_start": {"template": "{template}", "start_date": "2026-01-05", "version": "1",
+                         "q": ""},
+    "sessions.homework_new": {"goal": "{goal}", "objective": "{objective}", "text": "",
+                              "suggestion": "1"},
+    "sessions.note_new": {"format": "DAP"},
+    "sessions.note_list": {"format": "DAP"},
+}
+# Actions whose valid request changes what later requests can reach: fuzzed last.
+LATE = ("remove", "discharge", "member_active", "sign", "revoke", "logout", "restore",
+        "reactivate", "status", "visibility")
+
+
+class _Forms(HTMLParser):
+    """(method target, {field: value}) of every <form> and hx-post element of a page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found, self.stack, self.select = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        target = a.get("hx-post") or (a.get("action") if tag == "form" else None)
+        if tag == "form" or (target and a.get("hx-post")):
+            fields = {}
+            if tag == "form" and (a.get("method") or "get").lower() != "post" and not a.get("hx-post"):
+                target = None
+            self.found.append((target, fields))
+            if tag == "form":
+                self.stack.append(fields)
+            return
+        if not self.stack or not a.get("name"):
+            if tag == "option" and self.select and self.stack:
+                fields = self.stack[-1]
+                if "selected" in a or self.select not in fields:
+                    fields[self.select] = a.get("value") or ""
+            return
+        if tag == "input" and (a.get("type") or "").lower() in ("checkbox", "radio"):
+            self.stack[-1].setdefault(a["name"], (a.get("value") or "on") if "checked" in a else "")
+        elif tag in ("input", "textarea", "button"):
+            self.stack[-1].setdefault(a["name"], a.get("value") or "")
+        elif tag == "select":
+            self.select = a["name"]
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.stack:
+            self.stack.pop()
+
+
+def _encode(pairs):
+    return "&".join(f"{quote(k, safe='')}={v}" for k, v in pairs)
+
+
+@pytest.fixture
+def fuzz_world(app, world, as_user):
+    plan, (goal,) = make_plan(world.client_a1, ("Worry less",), measure="GAD-7",
+                              target="GAD-7 below 10", timeframe="12 weeks")
+    with in_db():
+        objective = Objective.create(goal=goal, text="Name three worry triggers")
+        intervention = Intervention.create(goal=goal, text="Worry time, daily")
+        hw = Homework.create(client=world.client_a1.id, goal=goal, text="Keep a worry log")
+        with open("template_library/generalized-anxiety-cbt.md") as fh:
+            template = library.create_template(User.get_by_id(world.clin_a1.id), fh.read())
+    clinician = as_user(world.clin_a1)
+    note = write_note(clinician, world.client_a1, [goal])
+    portal = join(app, invite(as_user, world.clin_a1, world.client_a1, "ada@example.org"))
+    ids = {"client_id": world.client_a1.id, "plan_id": plan.id, "goal_id": goal.id,
+           "homework_id": hw.id, "note_id": note, "template_id": template.id,
+           "user_id": world.clin_a2.id, "user": world.clin_a1.id, "template": template.id,
+           "goal": goal.id, "objective": objective.id, "filename": "stepwise.js",
+           "token": "not-a-token"}
+    items = {"objectives": objective.id, "interventions": intervention.id}
+    return dict(ids=ids, items=items, clinician=clinician, admin=as_user(world.admin_a),
+                portal=portal, anonymous=Browserless(app))
+
+
+def _who(rule, fw):
+    if rule.endpoint.startswith("portal."):
+        return fw["portal"]
+    if rule.endpoint.split(".")[0] in ("auth", "setup", "main") and rule.endpoint != "main.dashboard":
+        return fw["anonymous"]
+    if rule.rule.startswith("/admin"):
+        return fw["admin"]
+    return fw["clinician"]
+
+
+def _path(rule, fw, override=None):
+    """The rule's URL with real ids, one parameter optionally replaced by an encoded value."""
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]
+        values[name] = (sorted(converter.items)[0] if hasattr(converter, "items")
+                        else fw["ids"].get(name, 1))
+    if "item_id" in values:
+        values["item_id"] = fw["items"][values["kind"]]
+    url = rule.rule
+    for name, value in values.items():
+        text = override[1] if override and override[0] == name else quote(str(value), safe="")
+        url = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?" + name + ">", lambda _m: text, url)
+    return url
+
+
+def _harvest(app, fw, rules):
+    """Field names and a valid value for each POST endpoint, from the forms of every page."""
+    adapter = app.url_map.bind("localhost")
+    forms = {}
+    pages = [(r, _path(r, fw)) for r in rules if "GET" in r.methods]
+    pages += [(None, "/clients/{client_id}/plans/new?template={template}".format(**fw["ids"]))]
+    for rule, url in pages:
+        who = _who(rule, fw) if rule else fw["clinician"]
+        for htmx in (False, True):
+            response = who.get(url, headers={"HX-Request": "true"} if htmx else {})
+            if response.status_code != 200 or "html" not in response.content_type:
+                continue
+            parser = _Forms()
+            parser.feed(response.get_data(as_text=True))
+            for target, fields in parser.found:
+                if not target:
+                    continue
+                try:
+                    endpoint, _args = adapter.match(urlsplit(target).path, method="POST")
+                except HTTPException:
+                    continue
+                known = forms.setdefault(endpoint, {})
+                for name, value in fields.items():
+                    known.setdefault(name, value)
+    return forms
+
+
+def _fill(template, fw):
+    return template.format(**fw["ids"]) if "{" in template else template
+
+
+def _requests(rule, method, fw, forms):
+    """(label, url, body) for each hostile request of this rule and method."""
+    base_query = {k: _fill(v, fw) for k, v in QUERY.get(rule.endpoint, {}).items()}
+    if not base_query and not forms.get(rule.endpoint) and method == "GET":
+        base_query = {name: "1" for name in GENERIC_QUERY}
+    fields = {k: v for k, v in forms.get(rule.endpoint, {}).items() if k != "csrf_token"}
+    if method == "POST" and not fields:
+        fields = {name: "1" for name in GENERIC_FIELDS}
+    encoded_query = [(k, quote(v, safe="")) for k, v in base_query.items()]
+    encoded_form = [(k, quote(v, safe="")) for k, v in fields.items()] if method == "POST" else []
+    url = _path(rule, fw)
+
+    for name in rule.arguments:
+        for value in HOSTILE_PATH:
+            yield f"path {name}={value[:20]}", _path(rule, fw, (name, value)), \
+                _encode(encoded_query), _encode(encoded_form)
+    for bucket, pairs in (("query", encoded_query), ("form", encoded_form)):
+        for i, (name, _valid) in enumerate(pairs):
+            variants = [pairs[:i] + pairs[i + 1:],                                   # missing
+                        pairs + [(name, quote("2147483648"))],                        # repeated
+                        ] + [pairs[:i] + [(name, value)] + pairs[i + 1:] for value in HOSTILE]
+            for n, changed in enumerate(variants):
+                query = changed if bucket == "query" else encoded_query
+                body = changed if bucket == "form" else encoded_form
+                yield f"{bucket} {name} #{n}", url, _encode(query), _encode(body)
+    if not rule.arguments and not encoded_query and not encoded_form:
+        yield "plain", url, "", ""
+
+
+def _send(who, method, path, query, body, htmx, n, header=None):
+    headers = {"HX-Request": "true"} if htmx else {}
+    if header:
+        headers["HX-Current-URL"] = header
+    if method == "POST":
+        headers["X-CSRFToken"] = who.csrf_token()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    # A distinct address per request keeps the sign-in limits (per address) out of the way.
+    return who.http.open(path, method=method, query_string=query, data=body,
+                         headers=headers,
+                         environ_base={"REMOTE_ADDR": f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"})
+
+
+def test_no_input_gives_a_server_error(app, fuzz_world, caplog):
+    fw = fuzz_world
+    caplog.set_level(logging.ERROR)
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+    forms = _harvest(app, fw, rules)
+    jobs = []
+    for rule in rules:
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            late = any(word in rule.endpoint for word in LATE)
+            jobs.append((late, rule.endpoint, method, rule))
+    jobs.sort(key=lambda j: (j[0], j[1], j[2]))
+    failures, count, started, statuses = [], 0, time.monotonic(), {}
+    for _late, endpoint, method, rule in jobs:
+        who = _who(rule, fw)
+        for label, path, query, body in _requests(rule, method, fw, forms):
+            count += 1
+            try:
+                response = _send(who, method, path, query, body, count % 2 == 0, count)
+                status = response.status_code
+                statuses[status] = statuses.get(status, 0) + 1
+                if os.environ.get("FUZZ_TRACE"):
+                    print("TRACE", status, method, endpoint, label, path[:60])
+            except Exception as exc:  # TESTING re-raises: an exception is a 500
+                status = f"{type(exc).__name__}: {str(exc)[:120]}"
+                if os.environ.get("FUZZ_DEBUG"):
+                    raise
+            if not isinstance(status, int) or status >= 500:
+                failures.append(f"{method} {endpoint} [{label}] -> {status}")
+    # An unauthenticated htmx request with a malformed HX-Current-URL.
+    anonymous = Browserless(app)
+    for header in ("http://[", "http://[::1", "\x00", "x" * 10_000, "%FF", "http://a:99999999/"):
+        for rule in rules:
+            if "GET" in rule.methods:
+                count += 1
+                try:
+                    status = _send(anonymous, "GET", _path(rule, fw), "", "", True, count,
+                                   header).status_code
+                except Exception as exc:
+                    status = f"{type(exc).__name__}: {str(exc)[:120]}"
+                if os.environ.get("FUZZ_DEBUG"):
+                    raise
+                if not isinstance(status, int) or status >= 500:
+                    failures.append(f"GET {rule.endpoint} [HX-Current-URL {header[:20]!r}] -> {status}")
+    elapsed = time.monotonic() - started
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    print(f"fuzz: {count} requests in {elapsed:.1f}s, {len(failures)} server errors, "
+          f"statuses {sorted(statuses.items())}")
+    if os.environ.get("FUZZ_REPORT"):
+        with open(os.environ["FUZZ_REPORT"], "a") as fh:
+            fh.write("\n".join(failures) + "\n")
+    assert not failures, f"{len(failures)} of {count} requests failed:\n" + "\n".join(failures[:80])
+    assert not logged, logged[:5]
+    assert count > 3000, "the fuzz reached too few routes"
