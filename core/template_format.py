@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from core.inputs import text_problem
 from core.template_front_matter import load_front_matter
 
 MAX_BYTES = 256 * 1024
@@ -78,7 +79,13 @@ def _decode(source: str | bytes, filename: str) -> list[str]:
             filename, before.count(b"\n") + 1,
             f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; expected UTF-8 text")]) from None
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return [line.rstrip() for line in text.split("\n")]
+    lines = [line.rstrip() for line in text.split("\n")]
+    # A NUL or other control character cannot be stored (PostgreSQL refuses NUL in text).
+    bad = next((i for i, line in enumerate(lines) if text_problem(line)), None)
+    if bad is not None:
+        raise TemplateFormatError([FormatError(
+            filename, bad + 1, "the line " + text_problem(lines[bad]) + "; expected plain text")])
+    return lines
 
 
 def _front_matter(lines: list[str], err) -> tuple[dict, int]:

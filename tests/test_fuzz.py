@@ -11,14 +11,18 @@ import logging
 import os
 import re
 import time
+import zipfile
+from io import BytesIO
+from pathlib import Path
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit, parse_qsl
 
 import pytest
 from werkzeug.exceptions import HTTPException
 
-from core import library
-from core.models import Homework, Intervention, Objective, User
+from core import accounts, library
+from core import portal as portal_core
+from core.models import Client, Homework, Intervention, Objective, User
 from tests.conftest import Browserless, in_db
 from tests.test_notes import make_plan, write_note
 from tests.test_portal import invite, join
@@ -54,6 +58,10 @@ QUERY = {
     "sessions.note_new": {"format": "DAP"},
     "sessions.note_list": {"format": "DAP"},
 }
+STARTER = Path(__file__).resolve().parent.parent / "template_library/generalized-anxiety-cbt.md"
+# Form fields of forms no page shows before a step (the import preview's confirm form).
+FORMS = {"library.import_confirm": {"name": "a.md", "source": STARTER.read_text(),
+                                    "visibility": "private"}}
 # Actions whose valid request changes what later requests can reach: fuzzed last.
 LATE = ("remove", "discharge", "member_active", "sign", "revoke", "logout", "restore",
         "reactivate", "status", "visibility")
@@ -101,25 +109,29 @@ def _encode(pairs):
 
 @pytest.fixture
 def fuzz_world(app, world, as_user):
+    """Real rows for every kind of path id, and a signed-in client for each role."""
     plan, (goal,) = make_plan(world.client_a1, ("Worry less",), measure="GAD-7",
                               target="GAD-7 below 10", timeframe="12 weeks")
     with in_db():
         objective = Objective.create(goal=goal, text="Name three worry triggers")
         intervention = Intervention.create(goal=goal, text="Worry time, daily")
         hw = Homework.create(client=world.client_a1.id, goal=goal, text="Keep a worry log")
-        with open("template_library/generalized-anxiety-cbt.md") as fh:
-            template = library.create_template(User.get_by_id(world.clin_a1.id), fh.read())
+        template = library.create_template(User.get_by_id(world.clin_a1.id), STARTER.read_text())
+        tokens = {"auth.accept_invitation": accounts.invite(
+                      User.get_by_id(world.admin_a.id), "new.colleague@example.org"),
+                  "portal.accept_invitation": portal_core.invite_client(
+                      User.get_by_id(world.clin_a2.id), Client.get_by_id(world.client_a2.id),
+                      "grace@example.org")}
     clinician = as_user(world.clin_a1)
     note = write_note(clinician, world.client_a1, [goal])
     portal = join(app, invite(as_user, world.clin_a1, world.client_a1, "ada@example.org"))
     ids = {"client_id": world.client_a1.id, "plan_id": plan.id, "goal_id": goal.id,
            "homework_id": hw.id, "note_id": note, "template_id": template.id,
            "user_id": world.clin_a2.id, "user": world.clin_a1.id, "template": template.id,
-           "goal": goal.id, "objective": objective.id, "filename": "stepwise.js",
-           "token": "not-a-token"}
+           "goal": goal.id, "objective": objective.id, "filename": "stepwise.js"}
     items = {"objectives": objective.id, "interventions": intervention.id}
-    return dict(ids=ids, items=items, clinician=clinician, admin=as_user(world.admin_a),
-                portal=portal, anonymous=Browserless(app))
+    return dict(ids=ids, items=items, tokens=tokens, clinician=clinician,
+                admin=as_user(world.admin_a), portal=portal, anonymous=Browserless(app))
 
 
 def _who(rule, fw):
@@ -138,6 +150,7 @@ def _path(rule, fw, override=None):
     for name in rule.arguments:
         converter = rule._converters[name]
         values[name] = (sorted(converter.items)[0] if hasattr(converter, "items")
+                        else fw["tokens"].get(rule.endpoint) if name == "token"
                         else fw["ids"].get(name, 1))
     if "item_id" in values:
         values["item_id"] = fw["items"][values["kind"]]
@@ -184,7 +197,8 @@ def _requests(rule, method, fw, forms):
     base_query = {k: _fill(v, fw) for k, v in QUERY.get(rule.endpoint, {}).items()}
     if not base_query and not forms.get(rule.endpoint) and method == "GET":
         base_query = {name: "1" for name in GENERIC_QUERY}
-    fields = {k: v for k, v in forms.get(rule.endpoint, {}).items() if k != "csrf_token"}
+    fields = {k: v for k, v in (forms.get(rule.endpoint) or FORMS.get(rule.endpoint, {})).items()
+              if k != "csrf_token"}
     if method == "POST" and not fields:
         fields = {name: "1" for name in GENERIC_FIELDS}
     encoded_query = [(k, quote(v, safe="")) for k, v in base_query.items()]
@@ -215,62 +229,85 @@ def _send(who, method, path, query, body, htmx, n, header=None):
     if method == "POST":
         headers["X-CSRFToken"] = who.csrf_token()
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-    # A distinct address per request keeps the sign-in limits (per address) out of the way.
-    return who.http.open(path, method=method, query_string=query, data=body,
-                         headers=headers,
+    # A distinct address per request keeps the per-address sign-in limit out of the way.
+    return who.http.open(path, method=method, query_string=query, data=body, headers=headers,
                          environ_base={"REMOTE_ADDR": f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"})
 
 
+def _zip(entries):
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+UPLOADS = [("a.md", b"\x00"), ("a.md", b"\xff\xfe---"), ("a.md", STARTER.read_bytes() + b"\x00\x01"),
+           ("a\x00.md", b"x"), ("../../etc/passwd.md", b"x"), ("x" * 5000 + ".md", b"x"),
+           ("\u202e.md", b"\x1b[31m"), ("a.zip", b"PK\x03\x04 not a zip"),
+           ("a.zip", _zip([("../a.md", b"\x00"), ("b\x00.md", b"x"), ("c.md", b"\xff")])),
+           ("a.zip", _zip([(f"{i}.md", b"x") for i in range(300)])), ("", b"")]
+
+
+class _Run:
+    """Sends requests, counts them, and keeps every 5xx (or exception) with what caused it."""
+
+    def __init__(self):
+        self.count, self.failures, self.statuses = 0, [], {}
+
+    def __call__(self, label, send):
+        self.count += 1
+        try:
+            status = send(self.count).status_code
+        except Exception as exc:  # TESTING re-raises: an exception is what a 500 would be
+            status = f"{type(exc).__name__}: {str(exc)[:160]}"
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if not isinstance(status, int) or status >= 500:
+            self.failures.append(f"{label} -> {status}")
+
+
 def test_no_input_gives_a_server_error(app, fuzz_world, caplog):
-    fw = fuzz_world
+    fw, run = fuzz_world, _Run()
     caplog.set_level(logging.ERROR)
+    started = time.monotonic()
     rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
     forms = _harvest(app, fw, rules)
-    jobs = []
-    for rule in rules:
-        for method in sorted(rule.methods & {"GET", "POST"}):
-            late = any(word in rule.endpoint for word in LATE)
-            jobs.append((late, rule.endpoint, method, rule))
-    jobs.sort(key=lambda j: (j[0], j[1], j[2]))
-    failures, count, started, statuses = [], 0, time.monotonic(), {}
+    jobs = sorted((any(word in r.endpoint for word in LATE), r.endpoint, method, r)
+                  for r in rules for method in sorted(r.methods & {"GET", "POST"}))
     for _late, endpoint, method, rule in jobs:
         who = _who(rule, fw)
         for label, path, query, body in _requests(rule, method, fw, forms):
-            count += 1
-            try:
-                response = _send(who, method, path, query, body, count % 2 == 0, count)
-                status = response.status_code
-                statuses[status] = statuses.get(status, 0) + 1
-                if os.environ.get("FUZZ_TRACE"):
-                    print("TRACE", status, method, endpoint, label, path[:60])
-            except Exception as exc:  # TESTING re-raises: an exception is a 500
-                status = f"{type(exc).__name__}: {str(exc)[:120]}"
-                if os.environ.get("FUZZ_DEBUG"):
-                    raise
-            if not isinstance(status, int) or status >= 500:
-                failures.append(f"{method} {endpoint} [{label}] -> {status}")
-    # An unauthenticated htmx request with a malformed HX-Current-URL.
+            run(f"{method} {endpoint} [{label}]",
+                lambda n: _send(who, method, path, query, body, n % 2 == 0, n))
+
+    # File uploads: hostile names and contents, alone and inside a .zip.
+    admin = fw["admin"]
+    for name, content in UPLOADS:
+        run(f"POST import [{name[:20]!r}: {content[:20]!r}]", lambda _n: admin.http.post(
+            "/library/import", headers={"X-CSRFToken": admin.csrf_token()},
+            data={"files": (BytesIO(content), name), "visibility": "private"},
+            content_type="multipart/form-data"))
+
+    # Without a sign-in, a malformed HX-Current-URL (read to send htmx to the sign-in page).
     anonymous = Browserless(app)
     for header in ("http://[", "http://[::1", "\x00", "x" * 10_000, "%FF", "http://a:99999999/"):
         for rule in rules:
             if "GET" in rule.methods:
-                count += 1
-                try:
-                    status = _send(anonymous, "GET", _path(rule, fw), "", "", True, count,
-                                   header).status_code
-                except Exception as exc:
-                    status = f"{type(exc).__name__}: {str(exc)[:120]}"
-                if os.environ.get("FUZZ_DEBUG"):
-                    raise
-                if not isinstance(status, int) or status >= 500:
-                    failures.append(f"GET {rule.endpoint} [HX-Current-URL {header[:20]!r}] -> {status}")
+                run(f"GET {rule.endpoint} [HX-Current-URL {header[:20]!r}]",
+                    lambda n: _send(anonymous, "GET", _path(rule, fw), "", "", True, n, header))
+
+    # Whatever the writes above stored, every page still shows.
+    for rule in rules:
+        if "GET" in rule.methods:
+            for htmx in (False, True):
+                run(f"GET {rule.endpoint} [after the writes]",
+                    lambda n: _send(_who(rule, fw), "GET", _path(rule, fw), "", "", htmx, n))
+
     elapsed = time.monotonic() - started
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    print(f"fuzz: {count} requests in {elapsed:.1f}s, {len(failures)} server errors, "
-          f"statuses {sorted(statuses.items())}")
-    if os.environ.get("FUZZ_REPORT"):
-        with open(os.environ["FUZZ_REPORT"], "a") as fh:
-            fh.write("\n".join(failures) + "\n")
-    assert not failures, f"{len(failures)} of {count} requests failed:\n" + "\n".join(failures[:80])
+    print(f"\nfuzz: {run.count} requests in {elapsed:.1f}s, {len(run.failures)} server errors; "
+          f"statuses {sorted(run.statuses.items(), key=str)}")
+    assert not run.failures, (f"{len(run.failures)} of {run.count} requests failed:\n"
+                              + "\n".join(run.failures[:80]))
     assert not logged, logged[:5]
-    assert count > 3000, "the fuzz reached too few routes"
+    assert run.count > 10_000 and run.statuses.get(200, 0) > 1000, "the fuzz reached too little"
