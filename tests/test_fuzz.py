@@ -27,11 +27,14 @@ from tests.conftest import Browserless, in_db
 from tests.test_notes import make_plan, write_note
 from tests.test_portal import invite, join
 
+STARTER = Path(__file__).resolve().parent.parent / "template_library/generalized-anxiety-cbt.md"
+# A whole valid template whose title holds a NUL through a YAML escape, not a raw byte.
+NUL_TEMPLATE = STARTER.read_text().replace("title: ", 'title: "x\\0y" # ', 1)
 # Each value is already percent-encoded: %FF%FE is invalid UTF-8 on purpose.
 _RAW = ["\x00", "a\x00b", "\x01\x08\x1b\x7f", "²", "١٢", "٣", "2147483648", "2147483647",
         "9223372036854775808", "-1", "0", "1e9999", "1.5", " 7", "x" * 100_000, "",
         "9999-12-31", "0001-01-01", "2026-02-30", "10000-01-01", "999999 years",
-        "<script>x</script>", "//evil.example/%2e%2e", "\u202e\ufeff"]
+        "<script>x</script>", "//evil.example/%2e%2e", "\u202e\ufeff", NUL_TEMPLATE]
 HOSTILE = [quote(v, safe="") for v in _RAW] + ["%FF%FE", "%C0%80", "%ED%A0%80"]
 # A smaller set for path parameters: anything but a real id ends in 404 there.
 HOSTILE_PATH = [quote(v, safe="") for v in ["²", "١٢", "2147483648", "9223372036854775808",
@@ -58,7 +61,6 @@ QUERY = {
     "sessions.note_new": {"format": "DAP"},
     "sessions.note_list": {"format": "DAP"},
 }
-STARTER = Path(__file__).resolve().parent.parent / "template_library/generalized-anxiety-cbt.md"
 # Form fields of forms no page shows before a step (the import preview's confirm form).
 FORMS = {"library.import_confirm": {"name": "a.md", "source": STARTER.read_text(),
                                     "visibility": "private"}}
@@ -246,7 +248,8 @@ UPLOADS = [("a.md", b"\x00"), ("a.md", b"\xff\xfe---"), ("a.md", STARTER.read_by
            ("a\x00.md", b"x"), ("../../etc/passwd.md", b"x"), ("x" * 5000 + ".md", b"x"),
            ("\u202e.md", b"\x1b[31m"), ("a.zip", b"PK\x03\x04 not a zip"),
            ("a.zip", _zip([("../a.md", b"\x00"), ("b\x00.md", b"x"), ("c.md", b"\xff")])),
-           ("a.zip", _zip([(f"{i}.md", b"x") for i in range(300)])), ("", b"")]
+           ("a.zip", _zip([(f"{i}.md", b"x") for i in range(300)])), ("", b""),
+           ("a.md", NUL_TEMPLATE.encode())]
 
 
 class _Run:
