@@ -132,3 +132,20 @@ def test_malformed_hx_current_url_on_a_signed_out_htmx_request_goes_to_sign_in(a
     c = app.test_client()
     response = c.get("/clients", headers={"HX-Request": "true", "HX-Current-URL": "http://["})
     assert response.status_code == 401 and response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_browser_a_refused_control_character_says_why_and_keeps_the_typing(world, live_server,
+                                                                           browser_context):
+    from tests.conftest import browser_login
+    plan, (goal,) = make_plan(world.client_a1, ("Worry less",))
+    page = browser_context().new_page()
+    browser_login(page, live_server.url, world.clin_a1.email)
+    page.goto(f"{live_server.url}/plans/{plan.id}")
+    card = f"#goal-{goal.id}"
+    page.click(f"{card} >> text=Edit")
+    page.wait_for_selector(f"{card} form input[name=title]")
+    # A form feed pasted from another program: invisible, and not storable text.
+    page.eval_on_selector(f"{card} input[name=title]", "el => el.value = 'Worry less\\f at work'")
+    page.click(f"{card} button:has-text('Save goal')")
+    page.wait_for_selector("#flash >> text=control characters")
+    assert page.input_value(f"{card} input[name=title]") == "Worry less\f at work"
