@@ -5,7 +5,7 @@ import secrets
 
 from flask import Flask
 
-from blueprints import web
+from blueprints import inputs, web
 from core import accounts, migrations
 from core.db import close_pool, db, make_database
 from blueprints.extensions import csrf, htmx, limiter, login_manager
@@ -83,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _without_idle_limit_check(app)
     login_manager.init_app(app)
+    inputs.init_app(app)  # before the blueprints: their <int:...> rules use its converter
     web.init_app(app)
 
     from blueprints import register_blueprints

@@ -11,18 +11,14 @@ Three states of one edit form, each giving the template `data` (the inputs), `ve
   current version and values as the new base: saving again keeps mine where I changed
   something, after I have seen theirs.
 """
+from core.inputs import parse_version
 from core.merge import as_text, base_from_form
-
-MAX_VERSION = 2**31 - 1  # an `integer` column on PostgreSQL
 
 
 def posted_version(form, name: str = "version") -> int:
-    """The version the form was opened at; 0 (matches no row) for anything else."""
-    # TODO inputs: switch to the bounded integer parser of blueprints/inputs.py.
-    raw = str(form.get(name) or "").strip()
-    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_VERSION:
-        return int(raw)
-    return 0
+    """The version the form was opened at; 0 (matches no row, so the save is merged as a
+    stale one and can overwrite nothing unseen) for a missing or malformed value."""
+    return parse_version((form.get(name) or "").strip()) or 0
 
 
 def posted_base(form, fields, prefix: str = "") -> dict:

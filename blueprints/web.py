@@ -137,7 +137,10 @@ def _unauthorized():
         return error_response(404)
     login_url = url_for("auth.login")
     if request.htmx:
-        current = urlsplit(request.htmx.current_url or "").path or "/"
+        try:  # a header anyone can send: a malformed URL (say "http://[") is no page at all
+            current = urlsplit(request.htmx.current_url or "").path or "/"
+        except ValueError:
+            current = "/"
         response = make_response("", 401)
         response.headers["HX-Redirect"] = url_for("auth.login", next=safe_next(current, "/"))
         return response

@@ -9,6 +9,7 @@ from core import audit
 from core.prepared import Prepared
 from core.db import db, utcnow
 from core.merge import EditConflict, save_guarded
+from core.inputs import parse_id
 from core.models import Invitation, Practice, User, UserSession
 
 MIN_PASSWORD = 12
@@ -119,9 +120,10 @@ def load_session_user(token: str | None, user_id, idle: dt.timedelta,
                       ) -> User | None:
     """The active user of a live session, or None. A session idle too long, or older than
     `lifetime` however busy, is deleted on sight. `now` is for tests (the real clock otherwise)."""
-    if not token or not str(user_id).isdigit():
+    user_id = parse_id(user_id)
+    if not token or user_id is None:
         return None
-    row = _SESSION_USER.first("session", token, int(user_id))
+    row = _SESSION_USER.first("session", token, user_id)
     if row is None or not row.user.active or not keep_alive(UserSession, row, idle, lifetime, now):
         return None
     return row.user

@@ -4,6 +4,7 @@ import datetime as dt
 from core import audit
 from core.db import db, utcnow
 from core.merge import EditConflict, save_guarded
+from core.inputs import InputError, parse_date, parse_id, parse_ids
 from core.models import CareTeamMember, Client, User
 
 FIELDS = ("first_name", "last_name", "date_of_birth", "email", "presenting_problem")
@@ -35,22 +36,22 @@ def clean_client_data(user, data: dict) -> dict:
     out["date_of_birth"] = None
     if dob:
         try:
-            out["date_of_birth"] = dt.date.fromisoformat(dob)
+            out["date_of_birth"] = parse_date(dob)
             if out["date_of_birth"] > dt.date.today():
                 errors["date_of_birth"] = "A date of birth cannot be in the future."
-        except ValueError:
-            errors["date_of_birth"] = "Use the form YYYY-MM-DD."
+        except InputError as exc:
+            errors["date_of_birth"] = str(exc)
     out["email"] = (data.get("email") or "").strip().lower()[:254]
     if out["email"] and "@" not in out["email"]:
         errors["email"] = "Enter a valid email address or leave it empty."
     out["presenting_problem"] = (data.get("presenting_problem") or "").strip()[:200]
     ids = {u.id: u for u in colleagues(user)}
     primary = data.get("primary_clinician")
-    primary = int(primary) if str(primary or "").isdigit() else user.id
+    primary = parse_id(primary) or user.id
     if primary not in ids:
         errors["primary_clinician"] = "Choose an active member of your practice."
     out["primary_clinician"] = primary
-    team = {int(x) for x in (data.get("care_team") or []) if str(x).isdigit()}
+    team = set(parse_ids(data.get("care_team") or []))
     if team - set(ids):
         errors["care_team"] = "Choose active members of your practice."
     out["care_team"] = sorted(team - {primary})

@@ -9,6 +9,7 @@ from peewee import fn
 from core import audit
 from core.access import lookup
 from core.db import db, utcnow
+from core.inputs import InputError, parse_date
 from core.models import (GOAL_STATUSES, OBJECTIVE_STATUSES, Client, Goal, Intervention, Objective,
                          Plan)
 from core.merge import save_guarded
@@ -64,9 +65,9 @@ def _date(value: str, errors: dict, key: str):
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        errors[key] = "Use the form YYYY-MM-DD."
+        return parse_date(value)
+    except InputError as exc:
+        errors[key] = str(exc)
         return None
 
 

@@ -8,6 +8,7 @@ from core import audit
 from core.access import rows_in_scope, scoped
 from core.db import db, utcnow
 from core.merge import EditConflict, save_guarded
+from core.inputs import InputError, parse_date, parse_id
 from core.prepared import Prepared
 from core.models import (HOMEWORK_STATUSES, Client, Goal, Homework, HomeworkSuggestion, Objective,
                          Plan)
@@ -101,8 +102,7 @@ def plan_choices(client_id: int):
 
 
 def _int(value):
-    value = str(value or "").strip()
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 def clean_homework(client_id: int, data: dict) -> dict:
@@ -115,9 +115,9 @@ def clean_homework(client_id: int, data: dict) -> dict:
     out["due_date"] = None
     if (data.get("due_date") or "").strip():
         try:
-            out["due_date"] = dt.date.fromisoformat(data["due_date"].strip())
-        except ValueError:
-            errors["due_date"] = "Use the form YYYY-MM-DD."
+            out["due_date"] = parse_date(data["due_date"])
+        except InputError as exc:
+            errors["due_date"] = str(exc)
     out["goal"] = out["plan"] = out["objective"] = None
     goal_id, objective_id = _int(data.get("goal")), _int(data.get("objective"))
     if objective_id:

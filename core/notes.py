@@ -9,6 +9,7 @@ from core.access import scoped
 from core.access import NotFound
 from core.db import db, utcnow
 from core.merge import EditConflict, save_guarded
+from core.inputs import InputError, parse_date, parse_int
 from core.prepared import Prepared
 from core.models import (GOAL_STATUSES, NOTE_FORMATS, Client, Goal, NoteAddendum, NoteTemplate,
                          Plan, ProgressEntry, SessionNote, User)
@@ -132,11 +133,13 @@ def _clean_note(data: dict) -> tuple[dict, dict]:
     elif len(out["body"]) > MAX_BODY:
         errors["body"] = f"At most {MAX_BODY} characters."
     try:
-        out["date"] = dt.date.fromisoformat((data.get("date") or "").strip())
-    except ValueError:
-        errors["date"] = "Give the session date as YYYY-MM-DD."
+        out["date"] = parse_date(data.get("date"))
+    except InputError as exc:
+        errors["date"] = str(exc)
     else:
-        if out["date"] > dt.date.today() + dt.timedelta(days=1):
+        if out["date"] is None:
+            errors["date"] = "Give the session date as YYYY-MM-DD."
+        elif out["date"] > dt.date.today() + dt.timedelta(days=1):
             errors["date"] = "A session note cannot be dated in the future."
     return out, errors
 
@@ -152,9 +155,8 @@ def _clean_progress(goals: list[Goal], data: dict, errors: dict) -> list[dict]:
         comment = (data.get(key + "comment") or "").strip()
         rating = None
         if rating_raw:
-            if rating_raw.isdigit() and 0 <= int(rating_raw) <= 10:
-                rating = int(rating_raw)
-            else:
+            rating = parse_int(rating_raw, 0, 10)
+            if rating is None:
                 errors[key + "rating"] = "A rating is a whole number from 0 to 10."
         if status and status not in GOAL_STATUSES:
             errors[key + "status"] = "Choose a status from the list."

@@ -12,6 +12,7 @@ from peewee import JOIN, Case, fn
 from core import audit
 from core.access import lookup, template_scope
 from core.db import db, utcnow
+from core.inputs import MAX_YEAR, MIN_YEAR, InputError, add_days, parse_date
 from core.prepared import Prepared
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
                          Intervention, Objective, Plan, PlanCounter, Revision, Template,
@@ -25,7 +26,7 @@ from core.template_format import fill_placeholders, parse_template
 
 KNOWN_FIELDS = {"measure": "Measure", "baseline": "Baseline", "target": "Target",
                 "timeframe": "Timeframe", "description": "Description"}
-_TIMEFRAME = re.compile(r"^\s*(\d{1,3})\s*(day|week|month|year)s?\b", re.I)
+_TIMEFRAME = re.compile(r"^\s*([0-9]{1,3})\s*(day|week|month|year)s?\b", re.I)
 REVIEW_EVERY = dt.timedelta(weeks=4)
 
 
@@ -41,15 +42,17 @@ def timeframe_to_date(timeframe: str, start: dt.date) -> dt.date | None:
     if not match:
         return None
     n, unit = int(match.group(1)), match.group(2).lower()
-    if unit == "day":
-        return start + dt.timedelta(days=n)
-    if unit == "week":
-        return start + dt.timedelta(weeks=n)
+    if unit in ("day", "week"):
+        # None past the sane range: a start date stored before dates were bounded could be
+        # near date.max, and the sum would overflow.
+        return add_days(start, n * (7 if unit == "week" else 1))
     months = n * (12 if unit == "year" else 1)
     year, month = divmod(start.month - 1 + months, 12)
     year += start.year
     day = min(start.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
     return dt.date(year, month + 1, day)
 
 
@@ -234,9 +237,9 @@ def clean_plan_data(data: dict) -> dict:
         out[key] = None
         if value:
             try:
-                out[key] = dt.date.fromisoformat(value)
-            except ValueError:
-                errors[key] = "Use the form YYYY-MM-DD."
+                out[key] = parse_date(value)
+            except InputError as exc:
+                errors[key] = str(exc)
     if out["start_date"] and out["review_date"] and out["review_date"] < out["start_date"]:
         errors["review_date"] = "The review date comes after the start date."
     if errors:
@@ -293,9 +296,9 @@ def record_agreement(user, plan: Plan, client_name: str, agreed_on: str) -> Agre
     if not name:
         errors["client_name"] = "Type the client's name as they confirmed it."
     try:
-        day = dt.date.fromisoformat((agreed_on or "").strip()) if agreed_on else dt.date.today()
-    except ValueError:
-        errors["agreed_on"] = "Use the form YYYY-MM-DD."
+        day = parse_date(agreed_on) or dt.date.today()
+    except InputError as exc:
+        errors["agreed_on"] = str(exc)
     if errors:
         raise PlanError(errors)
     with db.atomic():

@@ -4,6 +4,7 @@ from flask_login import current_user
 from blueprints import edit_forms
 from blueprints.admin import bp
 from blueprints.submit_once import LINK_SHOWN_ONCE, submit_once
+from blueprints.inputs import arg_id, arg_int, arg_text
 from blueprints.web import render, require_admin
 from core import accounts, audit
 from core.merge import EditConflict
@@ -73,10 +74,10 @@ def member_active(user_id, action):
 
 @bp.get("/admin/audit")
 def audit_log():
-    page = max(request.args.get("page", 1, type=int), 1)
-    action = request.args.get("action", "")[:60]
-    user_id = request.args.get("user", type=int)
-    target_type = request.args.get("target", "")[:40]
+    page = arg_int("page", 1, lo=1, hi=1_000_000)
+    action = arg_text("action", max_len=60)
+    user_id = arg_id("user")
+    target_type = arg_text("target", max_len=40)
     query = audit.events_for_practice(current_user.practice_id, action, user_id, target_type)
     events = list(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
     users = {u.id: u for u in User.select().where(User.practice == current_user.practice_id)}

@@ -4,6 +4,7 @@ from flask_login import current_user
 from blueprints import edit_forms
 from blueprints.clients import bp
 from blueprints.submit_once import submit_once
+from blueprints.inputs import arg_text
 from blueprints.web import render
 from core import audit, clients
 from core.access import clients_visible_to, get_client
@@ -25,7 +26,7 @@ def _form_data():
 def client_list():
     status = request.args.get("status", "active")
     status = status if status in ("active", "discharged") else None
-    q = request.args.get("q", "")
+    q = arg_text("q")
     rows = list(clients_visible_to(current_user, q, status).limit(200))
     return render("clients/client_list.html", "clients/_client_rows.html",
                   clients=rows, q=q, show=status or "all")

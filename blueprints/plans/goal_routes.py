@@ -10,6 +10,7 @@ from flask import redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.plans import bp
+from blueprints.inputs import form_version
 from blueprints.plans.routes import remember_undo
 from blueprints.submit_once import submit_once
 from blueprints.web import render
@@ -63,7 +64,7 @@ def goal_update(goal_id):
     form = request.form
     base = base_from_form(form, GOAL_NAMES)
     try:
-        goal = goals.update_goal(current_user, goal, form, form.get("version", type=int) or 0,
+        goal = goals.update_goal(current_user, goal, form, form_version() or 0,
                                  base)
     except plans.PlanError as exc:
         return _goal_form(goal, 422, form, exc.errors, base=base)
@@ -187,7 +188,7 @@ def item_update(kind, item_id):
     base = base_from_form(form, names)
     try:
         item = goals.update_item(current_user, kind, item, form,
-                                 form.get("version", type=int) or 0, base)
+                                 form_version() or 0, base)
     except plans.PlanError as exc:
         return _item(kind, item, 422, True, form, exc.errors, base=base)
     except EditConflict as exc:

@@ -9,6 +9,8 @@ from markupsafe import Markup
 from blueprints.clients.routes import CLIENT_PAGE_SECTIONS
 from blueprints.plans import bp, page_cache
 from blueprints.submit_once import submit_once
+from blueprints.inputs import (InputError, arg_id, arg_text, form_id, form_int, form_version,
+                               parse_date, parse_int)
 from blueprints.web import render, wants_fragment
 from core import audit, plans
 from core.access import get_client, get_template
@@ -45,8 +47,8 @@ CLIENT_PAGE_SECTIONS.append(("plans/_client_plans.html", _client_plans_section))
 
 def _parse_date(value, default):
     try:
-        return dt.date.fromisoformat(value) if value else default
-    except ValueError:
+        return parse_date(value) or default
+    except InputError:
         return default
 
 
@@ -55,7 +57,7 @@ def _parse_date(value, default):
 @bp.get("/clients/<int:client_id>/plans/new")
 def plan_start(client_id):
     client = get_client(current_user, client_id)
-    template_id = request.args.get("template", type=int)
+    template_id = arg_id("template")
     if template_id:
         template = get_template(current_user, template_id)
         start = _parse_date(request.args.get("start_date"), dt.date.today())
@@ -64,7 +66,7 @@ def plan_start(client_id):
         form = request.args if "version" in request.args else None
         return render("plans/plan_preview.html", "plans/_preview_goals.html", client=client,
                       template=template, preview=preview, errors={}, form=form)
-    q = request.args.get("q", "")
+    q = arg_text("q")
     matches, others = plans.suggest_templates(current_user, client.presenting_problem, q)
     return render("plans/plan_start.html", "plans/_template_choices.html", client=client,
                   matches=matches, others=others, q=q)
@@ -81,13 +83,14 @@ def plan_create(client_id):
             plan = plans.create_blank_plan(current_user, client, form.get("title", ""))
             flash("Blank plan created. Add the first goal below.", "success")
             return once.created(url_for("plans.plan_detail", plan_id=plan.id))
-    template = get_template(current_user, form.get("template", type=int) or 0)
+    template = get_template(current_user, form_id("template") or 0)
     # The version the preview showed, even if the template was saved again meanwhile.
-    version = plans.current_version_of(template, form.get("version", type=int))
+    version = plans.current_version_of(template, form_int("version", lo=1))
     start = _parse_date(form.get("start_date"), None)
-    indexes = [int(i) for i in form.getlist("goals") if i.isdigit()]
-    baselines = {int(k.split("_", 1)[1]): v for k, v in form.items()
-                 if k.startswith("baseline_") and k.split("_", 1)[1].isdigit() and v.strip()}
+    indexes = [i for i in (parse_int(v, 0, 10_000) for v in form.getlist("goals")) if i is not None]
+    baselines = {parse_int(k[9:], 0, 10_000): v for k, v in form.items()
+                 if k.startswith("baseline_") and parse_int(k[9:], 0, 10_000) is not None
+                 and v.strip()}
     errors = {}
     if start is None:
         errors["start_date"] = "Choose a start date (YYYY-MM-DD)."
@@ -148,7 +151,7 @@ def plan_update(plan_id):
     form = request.form
     base = base_from_form(form, PLAN_NAMES)
     try:
-        plan = plans.update_plan(current_user, plan, form, form.get("version", type=int) or 0,
+        plan = plans.update_plan(current_user, plan, form, form_version() or 0,
                                  base)
     except plans.PlanError as exc:
         return _plan_page(plan, status=422, editing=True, errors=exc.errors, form=form, base=base)

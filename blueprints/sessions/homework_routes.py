@@ -6,6 +6,7 @@ from flask_login import current_user
 from blueprints import edit_forms
 from blueprints.sessions import bp
 from blueprints.submit_once import submit_once
+from blueprints.inputs import arg_id
 from blueprints.web import render
 from core import audit, homework
 from core.access import get_client
@@ -20,7 +21,7 @@ def _suggested_text(suggestions):
     """?text= or ?suggestion=<id> (one of this client's active goals' suggestions) prefill the task."""
     if request.args.get("text"):
         return request.args["text"][:homework.MAX_TEXT]
-    wanted = request.args.get("suggestion", type=int)
+    wanted = arg_id("suggestion")
     for rows in suggestions.values():
         for row in rows:
             if row.id == wanted:
