@@ -52,11 +52,12 @@
     announce(d.direction === "up" ? "Goal moved up" : "Goal moved down");
   });
   // A save refused because a colleague saved first (409): the form came back with the conflict
-  // view; take focus there so it is read first, not lost on the replaced Save button.
+  // view; take focus there so it is read first, not lost on the replaced Save button. A
+  // fragment that names its own first stop (autofocus: the portal's one-field card) keeps it.
   document.addEventListener("htmx:afterSettle", function (event) {
     if (!event.detail.xhr || event.detail.xhr.status !== 409) { return; }
     var scope = event.detail.elt && event.detail.elt.isConnected ? event.detail.elt : document;
-    var box = scope.querySelector(".conflict[tabindex]");
+    var box = scope.querySelector("[autofocus]") || scope.querySelector(".conflict[tabindex]");
     if (box) { box.focus(); }
   });
   document.addEventListener("htmx:sendError", function () {

@@ -70,15 +70,16 @@ def test_text_with_control_characters_is_refused_but_tabs_and_newlines_are_text(
 def test_an_id_that_cannot_exist_is_a_plain_404(world, as_user, segment):
     c = as_user(world.clin_a1)
     assert c.get(f"/clients/{segment}").status_code == 404
-    assert c.send(f"/clients/{segment}/edit", {"first_name": "X", "last_name": "Y"}).status_code == 404
+    # Hand-made: no page links to such an id.
+    assert c.forge(f"/clients/{segment}/edit", {"first_name": "X", "last_name": "Y"}).status_code == 404
 
 
 def test_nul_anywhere_in_a_request_is_refused_with_a_clear_400(world, as_user):
     c = as_user(world.clin_a1)
     for response in (c.get("/clients?q=a%00b"),
-                     c.send(f"/clients/{world.client_a1.id}/edit",
-                            {"first_name": "Ada\x00", "last_name": "Lovelace"}),
-                     c.send(f"/clients/{world.client_a1.id}/edit", {"first\x01name": "Ada"})):
+                     c.submit(f"/clients/{world.client_a1.id}/edit", {"first_name": "Ada\x00"}),
+                     # Hand-made: no form has a field named so.
+                     c.forge(f"/clients/{world.client_a1.id}/edit", {"first\x01name": "Ada"})):
         assert response.status_code == 400
         assert "control characters" in response.get_data(as_text=True)
     with in_db():
@@ -90,10 +91,11 @@ def test_nul_anywhere_in_a_request_is_refused_with_a_clear_400(world, as_user):
 def test_a_unicode_digit_does_not_choose_a_colleague(world, as_user):
     """'٣'.isdigit() is True and int('٣') == 3: it used to make user 3 the primary clinician."""
     c = as_user(world.clin_a1)
-    response = c.send(f"/clients/{world.client_a1.id}/edit",
-                      {"first_name": "Ada", "last_name": "Lovelace",
+    # Hand-made: the form's select offers ids in ASCII digits only.
+    response = c.forge(f"/clients/{world.client_a1.id}/edit",
+                       {"first_name": "Ada", "last_name": "Lovelace",
                        "primary_clinician": "٣" if world.clin_a2.id == 3 else str(world.clin_a2.id)})
-    assert response.status_code in (303, 422)
+    assert response.status_code in (303, 409, 422)  # 409: a hand-made post carries no version
     with in_db():
         client = Client.get_by_id(world.client_a1.id)
     if world.clin_a2.id == 3:
@@ -120,10 +122,8 @@ def test_a_version_past_the_column_range_is_refused_not_a_crash(world, as_user):
 def test_dates_out_of_range_are_a_form_error(world, as_user):
     plan, _goals = make_plan(world.client_a1)
     c = as_user(world.clin_a1)
-    with in_db():
-        version = type(plan).get_by_id(plan.id).version
-    response = c.send(f"/plans/{plan.id}", {"title": "P", "start_date": "9999-12-31",
-                                             "version": str(version)})
+    response = c.submit(f"/plans/{plan.id}/edit", {"title": "P", "start_date": "9999-12-31"},
+                        action=f"/plans/{plan.id}")
     assert response.status_code == 422
     assert "between 1900-01-01 and 2200-12-31" in response.get_data(as_text=True)
 
