@@ -16,7 +16,8 @@ code):
             (`query._get_cursor_wrapper`), optionally reusing the wrapper's column mapping
             (`wrapper.__dict__`, `initialized`); against peewee's public query execution
   inserts   INSERT text built once per model from `model._meta` and run by hand
-            (`instance._dirty`); against `Model.create` / `Model.insert_many(...).execute()`
+            (`instance._dirty`); against `Model.create` / `Model.insert_many(...).execute()`;
+            "each by hand" keeps it for single rows (ids needed) and batches with insert_many
 
 Environment: ROUNDS (default 9), BATCH (requests per variant and round, default 25).
 """
@@ -172,10 +173,16 @@ def insert_all_public(model, rows):
         model.insert_many(batch).execute()
 
 
-def inserts_variant(with_trick: bool):
+INSERTS = {"with": (insert_each_by_hand, insert_all_by_hand),
+           "each by hand": (insert_each_by_hand, insert_all_public),
+           "without": (insert_each_public, insert_all_public)}
+
+
+def inserts_variant(name):
     """Point every module that imported core.db's insert helpers at one variant."""
-    each, every = ((insert_each_by_hand, insert_all_by_hand) if with_trick
-                   else (insert_each_public, insert_all_public))
+    if name is True or name is False:
+        name = "with" if name else "without"
+    each, every = INSERTS[name]
     for module in list(sys.modules.values()):
         if getattr(module, "__name__", "").startswith(("core", "blueprints")):
             if hasattr(module, "insert_each"):
@@ -200,6 +207,22 @@ def get(client, path, hx=False):
         response = client.get(path, headers={"HX-Request": "true"} if hx else {})
         response.get_data()
         assert response.status_code == 200, (path, response.status_code)
+    return call
+
+
+def goal_save(client, token, goal):
+    """A goal saved with a changed description: the update, its revision rows, the card."""
+    from bench.measure import goal_form
+    state = {"version": goal.version, "n": 0}
+
+    def call():
+        state["n"] += 1
+        response = client.post(f"/goals/{goal.id}", data=goal_form(
+            goal, state["version"], f" Reviewed {state['n']}."),
+            headers={"HX-Request": "true", "X-CSRFToken": token})
+        response.get_data()
+        assert response.status_code == 200, response.status_code
+        state["version"] += 1
     return call
 
 
@@ -230,7 +253,7 @@ def compare(label, variants: dict, scenarios: dict, results: dict, round_no: int
         for name in names:
             results.setdefault((label, scenario), {name: [] for name in variants})
             if cli:
-                ms = import_command_ms(name == "with", *cli)
+                ms = import_command_ms(name, *cli)
             else:
                 variants[name]()
                 call()  # warm: compile, PREPARE, first mapping
@@ -238,12 +261,12 @@ def compare(label, variants: dict, scenarios: dict, results: dict, round_no: int
             results[(label, scenario)][name].append(ms)
 
 
-def import_command_ms(with_trick: bool, folder, owner) -> float:
+def import_command_ms(variant: str, folder, owner) -> float:
     """Wall time of `flask library import` (start-up included) with or without the trick: a
     child process applies the variant, then runs the command through Flask's CLI runner."""
     started = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "bench.internals", "import-child",
-                          "with" if with_trick else "without", str(folder), owner],
+    run = subprocess.run([sys.executable, "-m", "bench.internals", "import-child", variant,
+                          str(folder), owner],
                          capture_output=True, text=True)
     took = (time.perf_counter() - started) * 1000
     if run.returncode != 0 or f"Imported {IMPORT_FILES} templates" not in run.stdout:
@@ -255,7 +278,7 @@ def import_child(variant: str, folder: str, owner: str):
     from app import create_app
     import core.audit, core.library, core.library_io, core.revisions  # noqa: F401 (patched below)
     app = create_app()
-    inserts_variant(variant == "with")
+    inserts_variant(variant)
     result = app.test_cli_runner().invoke(args=["library", "import", folder, "--owner", owner])
     print(result.output, flush=True)
 
@@ -274,7 +297,7 @@ def run_database(kind: str, url: str) -> list[str]:
     from core.models import Goal, Plan
     app = create_app()
     client = app.test_client()
-    sign_in(client, info["clinicians"][1], info["password"])
+    token = sign_in(client, info["clinicians"][1], info["password"])
     with db.connection_context():
         goal = Goal.select().join(Plan).where(Plan.client == 1).order_by(Goal.id).first()
     folder = pathlib.Path(tempfile.mkdtemp(prefix="stepwise-internals-import-"))
@@ -286,7 +309,8 @@ def run_database(kind: str, url: str) -> list[str]:
     scenarios_b = {"session lookup": session_lookup(app, client),
                    "goal edit fragment": get(client, f"/goals/{goal.id}/edit", hx=True),
                    "dashboard": get(client, "/")}
-    scenarios_c = {"plan view (cached)": get(client, plan)}
+    scenarios_c = {"plan view (cached)": get(client, plan),
+                   "goal save": goal_save(client, token, goal)}
     results: dict = {}
     for r in range(ROUNDS):
         print(f"  {kind}: round {r + 1}/{ROUNDS}", flush=True)
@@ -299,10 +323,10 @@ def run_database(kind: str, url: str) -> list[str]:
         compare("prepared", {name: (lambda n=name: prepared_variant(n)) for name in PREPARED},
                 scenarios_b, results, r)
         prepared_variant("mapped")
-        compare("inserts", {"with": lambda: inserts_variant(True),
-                            "without": lambda: inserts_variant(False)},
+        compare("inserts", {name: (lambda n=name: inserts_variant(n)) for name in INSERTS},
                 scenarios_c, results, r)
-        compare("inserts", {"with": lambda: None, "without": lambda: None},
+        inserts_variant("with")
+        compare("inserts", {name: None for name in INSERTS},
                 {CLI_SCENARIO: None}, results, r, batch=1, cli=(folder, info["clinicians"][1]))
     return table(kind, results)
 
@@ -328,7 +352,7 @@ def table(kind, results) -> list[str]:
                          f" | {ratio} | {spread} |")
     cli = results.get(("inserts", CLI_SCENARIO))
     if cli:
-        for name in ("with", "without"):
+        for name in INSERTS:
             lines.append(f"| inserts | import rate | {name} | "
                          f"{IMPORT_FILES / (statistics.median(cli[name]) / 1000):.0f} templates/s | | |")
     return lines + [""]
