@@ -5,7 +5,7 @@ import secrets
 
 from flask import Flask
 
-from blueprints import web
+from blueprints import inputs, web
 from core import accounts, migrations
 from core.db import close_pool, db, make_database
 from blueprints.extensions import csrf, htmx, limiter, login_manager
@@ -36,6 +36,8 @@ def load_config(app: Flask, test_config: dict | None):
         DATABASE_URL=os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "stepwise.db")),
         SESSION_IDLE=dt.timedelta(minutes=idle),
+        # However busy, a session ends this long after sign-in (clinicians and portal alike).
+        SESSION_MAX=dt.timedelta(hours=float(os.environ.get("SESSION_MAX_HOURS", "12"))),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=_env_flag("SECURE_COOKIES"),
@@ -44,7 +46,10 @@ def load_config(app: Flask, test_config: dict | None):
         WTF_CSRF_SSL_STRICT=_env_flag("SECURE_COOKIES"),
         RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         RATELIMIT_HEADERS_ENABLED=False,
-        LOGIN_LIMIT_PER_ACCOUNT=os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        # Failed sign-ins; see blueprints/auth/limits.py for why there is no per-account cap.
+        LOGIN_LIMIT_PER_ACCOUNT_ADDRESS=os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS",
+                                                       "5 per 15 minutes"),
+        LOGIN_LIMIT_PER_ACCOUNT=os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", ""),
         LOGIN_LIMIT_PER_ADDRESS=os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes"),
         PASSWORD_METHOD="scrypt",
         AUTO_UPGRADE=_env_flag("AUTO_UPGRADE", True),
@@ -78,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _without_idle_limit_check(app)
     login_manager.init_app(app)
+    inputs.init_app(app)  # before the blueprints: their <int:...> rules use its converter
     web.init_app(app)
 
     from blueprints import register_blueprints

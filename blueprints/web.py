@@ -3,15 +3,18 @@ one decision between a fragment and a full page."""
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import (current_app, g, jsonify, make_response, redirect, render_template, request,
-                   session, url_for)
+from flask import (abort, current_app, g, jsonify, make_response, redirect, render_template,
+                   request, session, url_for)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
+from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from blueprints.extensions import login_manager
-from core import accounts, audit, merge
+from blueprints.submit_once import submit_token_field
+from core import accounts, audit, merge, portal
 from core.access import NotFound
 from core.db import db
 
@@ -106,17 +109,38 @@ def _security_headers(response):
 
 @login_manager.user_loader
 def _load_user(user_id):
-    return accounts.load_session_user(session.get("sid"), user_id, current_app.config["SESSION_IDLE"])
+    return accounts.load_session_user(session.get("sid"), user_id, current_app.config["SESSION_IDLE"],
+                                      current_app.config["SESSION_MAX"])
+
+
+def require_admin():
+    """404 (audited: a non-admin probing admin pages) unless the signed-in member is an admin."""
+    if not current_user.is_authenticated:
+        abort(404)
+    if not current_user.is_admin:
+        audit.denied(current_user, detail=f"not an admin: {request.method} {request.path}"[:255])
+        abort(404)
 
 
 @login_manager.unauthorized_handler
 def _unauthorized():
     if session.get("portal_sid"):
-        # A client signed in to the portal is not a clinician: clinician pages do not exist for them.
+        # A client signed in to the portal is not a clinician: clinician pages do not exist for
+        # them. Audited in the client's practice (a live portal session only).
+        account = portal.load_account(session["portal_sid"], current_app.config["SESSION_IDLE"],
+                                      current_app.config["SESSION_MAX"])
+        if account is not None:
+            audit.denied(practice=account.client.practice_id, target_type="portal_account",
+                         target_id=account.id,
+                         detail=f"portal session on a clinician page: {request.method} "
+                                f"{request.path}"[:255])
         return error_response(404)
     login_url = url_for("auth.login")
     if request.htmx:
-        current = urlsplit(request.htmx.current_url or "").path or "/"
+        try:  # a header anyone can send: a malformed URL (say "http://[") is no page at all
+            current = urlsplit(request.htmx.current_url or "").path or "/"
+        except ValueError:
+            current = "/"
         response = make_response("", 401)
         response.headers["HX-Redirect"] = url_for("auth.login", next=safe_next(current, "/"))
         return response
@@ -126,14 +150,20 @@ def _unauthorized():
 
 # --- errors ---------------------------------------------------------------------------------
 
-def error_response(status: int, message: str | None = None):
+def error_response(status: int, message: str | None = None, unavailable: bool = False):
+    """The error page, fragment or JSON. `unavailable`: drawn without the database (no
+    signed-in user in the layout)."""
     message = message or ERROR_TEXT.get(status, ERROR_TEXT[500])
     if request.path.startswith("/healthz") or request.accept_mimetypes.best == "application/json":
         response = jsonify(error=message)
     elif wants_fragment():
         response = make_response(render_template("_error.html", status=status, message=message))
     else:
-        response = make_response(render_template("error.html", status=status, message=message))
+        try:
+            response = make_response(render_template("error.html", status=status,
+                                                     message=message, unavailable=unavailable))
+        except DATABASE_DOWN as exc:  # the layout asked who is signed in, and the database is gone
+            return _on_database_down(exc)
     response.status_code = status
     return response
 
@@ -151,6 +181,35 @@ def _on_not_found(_exc):
     return error_response(404)
 
 
+DATABASE_DOWN = (OperationalError, InterfaceError, MaxConnectionsExceeded)
+# sqlite3 raises OperationalError for mistakes in SQL too; these mean the file is out of reach.
+_SQLITE_DOWN = ("unable to open", "locked", "disk i/o", "not a database", "malformed",
+                "readonly", "no such table")
+
+
+def _unreachable(exc) -> bool:
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    if isinstance(exc, OperationalError) and type(original).__module__.startswith("sqlite3"):
+        return any(words in str(original).lower() for words in _SQLITE_DOWN)
+    return True  # the driver's connection and server errors, a closed connection, a full pool
+
+
+def _on_database_down(exc):
+    """The database cannot be reached (or is locked past the busy timeout): the app's own 503,
+    drawn without it, and one log line, no traceback (one per failed request, not a chain of
+    three as when the error page itself asked the database who is signed in)."""
+    if not _unreachable(exc):
+        if current_app.config.get("TESTING"):
+            raise exc
+        return _on_server_error(exc)
+    current_app.logger.error("database unavailable: %s %s: %s: %s", request.method, request.path,
+                             type(exc).__name__, " ".join(str(exc).split())[:300])
+    g._login_user = login_manager.anonymous_user()  # current_user must not query it again
+    response = error_response(503, "The database cannot be reached right now.", unavailable=True)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 def _on_server_error(exc):
     current_app.logger.exception("unhandled error", exc_info=exc)
     return error_response(500)
@@ -164,6 +223,8 @@ def init_app(app):
     app.register_error_handler(CSRFError, _on_csrf_error)
     app.register_error_handler(NotFound, _on_not_found)
     app.register_error_handler(HTTPException, _on_http_error)
+    for exc_type in DATABASE_DOWN:
+        app.register_error_handler(exc_type, _on_database_down)
     if not app.config.get("TESTING"):
         app.register_error_handler(Exception, _on_server_error)
     login_manager.session_protection = None  # server-side sessions replace it
@@ -210,6 +271,7 @@ def _template_helpers(app):
                 "has_endpoint": lambda name: name in app.view_functions}
 
     app.jinja_env.filters["as_text"] = merge.as_text
+    app.jinja_env.globals["submit_token_field"] = submit_token_field
 
     @app.template_filter("date")
     def _date(value, fmt="%d %b %Y"):

@@ -8,6 +8,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core import audit
 from core.prepared import Prepared
 from core.db import db, utcnow
+from core.merge import EditConflict, save_guarded
+from core.inputs import parse_id
 from core.models import Invitation, Practice, User, UserSession
 
 MIN_PASSWORD = 12
@@ -16,7 +18,8 @@ INVITATION_DAYS = 7
 # scrypt (werkzeug's default): slow, salted, memory-hard. Tests may lower the cost via config.
 PASSWORD_METHOD = {"value": "scrypt"}
 _DUMMY_HASH = {}
-_TOUCH_EVERY = dt.timedelta(seconds=60)
+# last_seen is written at most this often (and at least every quarter of the idle timeout).
+_TOUCH_AT_MOST = dt.timedelta(seconds=60)
 
 
 class AccountError(ValueError):
@@ -112,26 +115,47 @@ _SESSION_USER = Prepared(lambda token, user_id: (
     .where((UserSession.token == token) & (UserSession.user == user_id)).limit(1)))
 
 
-def load_session_user(token: str | None, user_id, idle: dt.timedelta) -> User | None:
-    """The active user of a live session, or None. An idle session is deleted on sight."""
-    if not token or not str(user_id).isdigit():
+def load_session_user(token: str | None, user_id, idle: dt.timedelta,
+                      lifetime: dt.timedelta | None = None, now: dt.datetime | None = None
+                      ) -> User | None:
+    """The active user of a live session, or None. A session idle too long, or older than
+    `lifetime` however busy, is deleted on sight. `now` is for tests (the real clock otherwise)."""
+    user_id = parse_id(user_id)
+    if not token or user_id is None:
         return None
-    row = _SESSION_USER.first("session", token, int(user_id))
-    if row is None or not row.user.active or not keep_alive(UserSession, row, idle):
+    row = _SESSION_USER.first("session", token, user_id)
+    if row is None or not row.user.active or not keep_alive(UserSession, row, idle, lifetime, now):
         return None
     return row.user
 
 
-def keep_alive(model, row, idle: dt.timedelta) -> bool:
-    """False, and the session row deleted, when it sat idle longer than `idle`; otherwise True,
-    with last_seen touched at most once a minute (not a write on every request).
-    Shared by member sessions and client-portal sessions."""
-    now = utcnow()
-    if now - row.last_seen > idle:
+def touch_step(idle: dt.timedelta) -> dt.timedelta:
+    """How stale last_seen may get before a request rewrites it: a minute, or a quarter of
+    the idle timeout when that is shorter (so a short timeout is not dominated by it)."""
+    return min(_TOUCH_AT_MOST, idle / 4)
+
+
+def keep_alive(model, row, idle: dt.timedelta, lifetime: dt.timedelta | None = None,
+               now: dt.datetime | None = None) -> bool:
+    """False, and the session row deleted, when the session sat idle longer than `idle` or is
+    older than `lifetime`; otherwise True. Shared by member and client-portal sessions.
+
+    last_seen is not written on every request, only when it is `step` (touch_step) or more
+    behind. So the newest request came before last_seen + step (a later one would have
+    written), and a session is idle past `idle` only once now > last_seen + step + idle:
+    expiring at that point never signs out someone early, and at most `step` late (15 s
+    late for a 1-minute timeout, a minute for 30). One write per session per `step`.
+    """
+    now = now or utcnow()
+    step = touch_step(idle)
+    too_old = lifetime is not None and now - row.created_at > lifetime
+    if too_old or now - row.last_seen > idle + step:
         model.delete().where(model.id == row.id).execute()
         return False
-    if now - row.last_seen > _TOUCH_EVERY:
-        model.update(last_seen=now).where(model.id == row.id).execute()
+    if now - row.last_seen >= step:
+        # "< now": a slower concurrent request never moves last_seen backwards.
+        model.update(last_seen=now).where((model.id == row.id) & (model.last_seen < now)).execute()
+        row.last_seen = now
     return True
 
 
@@ -184,17 +208,27 @@ def members_of(practice_id: int):
     return User.select().where(User.practice == practice_id).order_by(User.name)
 
 
-def set_member_active(admin: User, member_id: int, active: bool) -> User:
+def set_member_active(admin: User, member_id: int, active: bool, expected_version: int = 0,
+                      base: dict | None = None) -> tuple[User, bool]:
+    """Activate or deactivate a member from the members page, merged (core/merge.py) with a
+    colleague's change since the page was shown. Returns (member, changed): not changed when
+    the member already was in that state (another admin did it meanwhile)."""
     member = User.get_or_none((User.id == member_id) & (User.practice == admin.practice_id))
     if member is None:
         raise LookupError(member_id)
     if member.id == admin.id and not active:
         raise AccountError("You cannot deactivate your own account.")
-    with db.atomic():
-        User.update(active=active).where(User.id == member.id).execute()
-        if not active:
-            UserSession.delete().where(UserSession.user == member.id).execute()
-        audit.record("member.activate" if active else "member.deactivate", admin,
-                     target_type="user", target_id=member.id)
+    try:
+        with db.atomic():
+            _before, write = save_guarded(User, member.id, expected_version, {"active": active},
+                                          base or {}, where=User.practice == admin.practice_id)
+            if write and not active:
+                UserSession.delete().where(UserSession.user == member.id).execute()
+            if write:
+                audit.record("member.activate" if active else "member.deactivate", admin,
+                             target_type="user", target_id=member.id)
+    except EditConflict:
+        audit.record("member.conflict", admin, target_type="user", target_id=member.id)
+        raise
     member.active = active
-    return member
+    return member, bool(write)

@@ -3,11 +3,12 @@
 SQLite uses its online backup API (a consistent copy even while the app writes); PostgreSQL uses
 pg_dump / pg_restore in the custom format.
 """
+import os
 import shutil
 import sqlite3
 import subprocess
 
-from core.db import db
+from core.db import db, private_file
 
 
 class BackupError(RuntimeError):
@@ -21,8 +22,19 @@ def _sqlite_path(url: str) -> str | None:
 def backup(url: str, target: str):
     path = _sqlite_path(url)
     if path:
-        _copy_sqlite(sqlite3.connect(path), target)
+        # Into a fresh private file beside the target, then renamed over it: an older file
+        # there (of any mode or content) is replaced whole, never half-overwritten.
+        partial = f"{target}.partial-{os.getpid()}"
+        if os.path.exists(partial):
+            os.remove(partial)
+        try:
+            _copy_sqlite(sqlite3.connect(path), partial)
+            os.replace(partial, target)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
         return
+    private_file(target)  # pg_dump writes into it and keeps the mode
     _run(["pg_dump", "--format=custom", "--no-owner", "--file", target, _pg(url)])
 
 
@@ -43,7 +55,8 @@ def restore(url: str, source_file: str):
 
 
 def _copy_sqlite(source: sqlite3.Connection, target_path: str):
-    """SQLite's online backup from an open connection into the file at target_path."""
+    """SQLite's online backup from an open connection into the file at target_path (0600)."""
+    private_file(target_path)
     dest = sqlite3.connect(target_path)
     try:
         source.backup(dest)
@@ -59,6 +72,7 @@ def _pg(url: str) -> str:
 def _run(command):
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
-    result = subprocess.run(command, capture_output=True, text=True)
+    # umask: whatever the tool creates besides the target is private too.
+    result = subprocess.run(command, capture_output=True, text=True, umask=0o077)
     if result.returncode != 0:
         raise BackupError(result.stderr.strip() or f"{command[0]} failed")

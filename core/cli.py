@@ -17,16 +17,12 @@ library_cli = AppGroup("library", help="The template library.")
 
 @db_cli.command("upgrade")
 def db_upgrade():
-    """Create or upgrade the schema in place, and prune the plan page's change log."""
-    from core.triggers import prune_plan_changes
+    """Create or upgrade the schema in place (safe while other processes start or run)."""
     with db.connection_context():
         before = migrations.current_version()
         applied = migrations.upgrade()
-        with db.atomic():
-            pruned = prune_plan_changes()
     click.echo(f"Schema version {before} -> {migrations.LATEST}"
-               + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)")
-               + (f"; {pruned} old plan change rows pruned" if pruned else ""))
+               + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)"))
 
 
 @db_cli.command("backup")

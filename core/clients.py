@@ -3,9 +3,12 @@ import datetime as dt
 
 from core import audit
 from core.db import db, utcnow
+from core.merge import EditConflict, save_guarded
+from core.inputs import InputError, parse_date, parse_id, parse_ids
 from core.models import CareTeamMember, Client, User
 
 FIELDS = ("first_name", "last_name", "date_of_birth", "email", "presenting_problem")
+EDITED = FIELDS + ("primary_clinician", "care_team")  # what the edit form carries and merges
 
 
 class ClientError(ValueError):
@@ -33,22 +36,22 @@ def clean_client_data(user, data: dict) -> dict:
     out["date_of_birth"] = None
     if dob:
         try:
-            out["date_of_birth"] = dt.date.fromisoformat(dob)
+            out["date_of_birth"] = parse_date(dob)
             if out["date_of_birth"] > dt.date.today():
                 errors["date_of_birth"] = "A date of birth cannot be in the future."
-        except ValueError:
-            errors["date_of_birth"] = "Use the form YYYY-MM-DD."
+        except InputError as exc:
+            errors["date_of_birth"] = str(exc)
     out["email"] = (data.get("email") or "").strip().lower()[:254]
     if out["email"] and "@" not in out["email"]:
         errors["email"] = "Enter a valid email address or leave it empty."
     out["presenting_problem"] = (data.get("presenting_problem") or "").strip()[:200]
     ids = {u.id: u for u in colleagues(user)}
     primary = data.get("primary_clinician")
-    primary = int(primary) if str(primary or "").isdigit() else user.id
+    primary = parse_id(primary) or user.id
     if primary not in ids:
         errors["primary_clinician"] = "Choose an active member of your practice."
     out["primary_clinician"] = primary
-    team = {int(x) for x in (data.get("care_team") or []) if str(x).isdigit()}
+    team = set(parse_ids(data.get("care_team") or []))
     if team - set(ids):
         errors["care_team"] = "Choose active members of your practice."
     out["care_team"] = sorted(team - {primary})
@@ -73,17 +76,35 @@ def create_client(user, data: dict) -> Client:
     return client
 
 
-def update_client(user, client: Client, data: dict) -> Client:
+def client_values(client: Client) -> dict:
+    """The edit form's fields as stored now (the care team from its own table)."""
+    values = {key: getattr(client, key) for key in FIELDS}
+    values["primary_clinician"] = client.primary_clinician_id
+    values["care_team"] = care_team_ids(client)
+    return values
+
+
+def update_client(user, client: Client, data: dict, expected_version: int, base: dict) -> Client:
+    """Save the edit form, merged with whatever a colleague saved since it was opened
+    (core/merge.py); EditConflict (with `values`, the current fields) when we both changed
+    the same field. The care team is guarded by the client's version too."""
     clean = clean_client_data(user, data)
-    team = clean.pop("care_team")
-    with db.atomic():
-        for key, value in clean.items():
-            setattr(client, key, value)
-        client.updated_at = utcnow()
-        client.save()
-        _set_team(client, team)
-        audit.record("client.update", user, target_type="client", target_id=client.id)
-    return client
+    try:
+        with db.atomic():
+            _before, write = save_guarded(Client, client.id, expected_version, clean, base,
+                                          also={"updated_at": utcnow()},
+                                          where=Client.practice == client.practice_id,
+                                          current_of=client_values)
+            if "care_team" in write:
+                _set_team(client, write["care_team"])
+            audit.record("client.update", user, target_type="client", target_id=client.id,
+                         detail="changed " + ", ".join(sorted(write)) if write else "no change")
+    except EditConflict as exc:
+        exc.values = client_values(exc.current)
+        audit.record("client.conflict", user, target_type="client", target_id=client.id,
+                     detail="both changed " + ", ".join(exc.fields))
+        raise
+    return Client.get_by_id(client.id)
 
 
 def set_status(user, client: Client, status: str) -> Client:
@@ -91,7 +112,10 @@ def set_status(user, client: Client, status: str) -> Client:
         client.status = status
         client.discharged_at = utcnow() if status == "discharged" else None
         client.updated_at = utcnow()
-        client.save()
+        # Only these columns: a full save() would write back every field as loaded, over a
+        # colleague's edit saved in between.
+        Client.update(status=client.status, discharged_at=client.discharged_at,
+                      updated_at=client.updated_at).where(Client.id == client.id).execute()
         audit.record("client.discharge" if status == "discharged" else "client.reactivate", user,
                      target_type="client", target_id=client.id)
     return client

@@ -1,6 +1,9 @@
 """The database handle, shared by every model, bound to SQLite or PostgreSQL at start-up."""
 import datetime as dt
 import os
+import sqlite3
+import time
+from contextlib import closing
 
 from urllib.parse import unquote, urlsplit
 
@@ -34,6 +37,8 @@ def make_database(url: str):
         path = url[len("sqlite:///"):]
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            private_file(path)
+            _switch_to_wal(path)
         # WAL lets readers run beside a writer; BEGIN IMMEDIATE takes the write lock up front,
         # so a read-then-write transaction never deadlocks into "database is locked".
         # A pooled connection may serve another thread later, one thread at a time.
@@ -49,6 +54,36 @@ def make_database(url: str):
         return PooledPostgresqlDatabase(parts.path.lstrip("/"), **POOL,
                                         **{k: v for k, v in params.items() if v is not None})
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def private_file(path: str):
+    """Create `path` empty with mode 0600 if it does not exist (an empty file is an empty SQLite
+    database), else take away the group and world bits. SQLite gives the -wal and -shm files
+    the database file's mode, so they follow. Clinical records are nobody else's to read."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        try:
+            mode = os.stat(path).st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)
+        except OSError:  # not ours to change (another owner): leave it as the admin set it
+            pass
+
+
+def _switch_to_wal(path: str) -> None:
+    """Put the file in WAL mode (it stays so) before any pooled connection asks. Several
+    processes starting at once on a new file (gunicorn's workers) would otherwise switch it
+    together, and SQLite fails that switch with "database is locked" instead of waiting."""
+    for attempt in range(100):
+        try:
+            with closing(sqlite3.connect(path, timeout=15)) as conn:
+                conn.execute("PRAGMA journal_mode = wal")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.02)
 
 
 def close_pool():

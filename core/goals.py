@@ -9,13 +9,22 @@ from peewee import fn
 from core import audit
 from core.access import lookup
 from core.db import db, utcnow
+from core.inputs import InputError, parse_date
 from core.models import (GOAL_STATUSES, OBJECTIVE_STATUSES, Client, Goal, Intervention, Objective,
                          Plan)
-from core.plans import Conflict, PlanError, attach_parts
+from core.merge import save_guarded
+from core.plans import PlanError, attach_parts
 from core.revisions import record_changes, record_event
 
 GOAL_LIMITS = {"title": 300, "description": 5000, "measure": 200, "baseline": 200, "target": 200,
                "timeframe": 100}
+# The fields each edit form carries, with their labels: the form, its base-<field> values and
+# the conflict view are all built from these.
+GOAL_FIELDS = [("title", "Goal"), ("description", "Specifically"), ("measure", "Measure"),
+               ("baseline", "Baseline"), ("target", "Target"), ("timeframe", "Timeframe"),
+               ("target_date", "Target date")]
+ITEM_FIELDS = {"objectives": [("text", "Objective"), ("target_date", "By"), ("status", "Status")],
+               "interventions": [("text", "Intervention")]}
 ITEM_MODELS = {"objectives": Objective, "interventions": Intervention}
 ITEM_NAMES = {"objectives": "objective", "interventions": "intervention"}
 _VAGUE = re.compile(r"^(feel|be|get|do|improve|cope|work on|deal with)\b.{0,20}$"
@@ -56,9 +65,9 @@ def _date(value: str, errors: dict, key: str):
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        errors[key] = "Use the form YYYY-MM-DD."
+        return parse_date(value)
+    except InputError as exc:
+        errors[key] = str(exc)
         return None
 
 
@@ -95,15 +104,16 @@ def clean_item_data(kind: str, data: dict) -> dict:
 
 # --- goals ------------------------------------------------------------------------------------
 
-def update_goal(user, goal: Goal, data: dict, expected_version: int) -> Goal:
+def update_goal(user, goal: Goal, data: dict, expected_version: int,
+                base: dict | None = None) -> Goal:
+    """Save the edit form, merged with whatever a colleague saved since it was opened
+    (core/merge.py); raises EditConflict when we both changed the same field."""
     clean = clean_goal_data(data)
     with db.atomic():
-        updated = (Goal.update(version=Goal.version + 1, updated_at=utcnow(), **clean)
-                   .where((Goal.id == goal.id) & (Goal.version == expected_version)
-                          & Goal.deleted_at.is_null()).execute())
-        if not updated:
-            raise Conflict(Goal.get_by_id(goal.id))
-        record_changes(user, goal.plan_id, "goal", goal, clean)
+        before, written = save_guarded(Goal, goal.id, expected_version, clean, base or {},
+                                       also={"updated_at": utcnow()},
+                                       where=Goal.deleted_at.is_null())
+        record_changes(user, goal.plan_id, "goal", before, written)
         audit.record("goal.update", user, target_type="goal", target_id=goal.id)
     return get_goal(user, goal.id)
 
@@ -141,20 +151,23 @@ def set_goal_removed(user, goal: Goal, removed: bool) -> Goal:
     return get_goal(user, goal.id, include_removed=True)
 
 
-def move_goal(user, goal: Goal, direction: str):
-    """Swap the goal with its neighbour above or below (among live goals)."""
+def move_goal(user, goal: Goal, direction: str) -> Goal | None:
+    """Swap the goal with its neighbour above or below (among live goals); returns that
+    neighbour, or None when the goal is already at that end."""
     siblings = list(Goal.select().where((Goal.plan == goal.plan_id) & Goal.deleted_at.is_null())
                     .order_by(Goal.position, Goal.id))
     index = next(i for i, g in enumerate(siblings) if g.id == goal.id)
     other = index - 1 if direction == "up" else index + 1
     if not 0 <= other < len(siblings):
-        return
+        return None
+    neighbour = siblings[other]
     siblings[index], siblings[other] = siblings[other], siblings[index]
     with db.atomic():
         for position, row in enumerate(siblings):
             if row.position != position:
                 Goal.update(position=position).where(Goal.id == row.id).execute()
         record_event(user, goal.plan_id, "goal", goal.id, "moved " + direction, goal.title)
+    return neighbour
 
 
 # --- objectives and interventions -------------------------------------------------------------
@@ -171,16 +184,14 @@ def add_item(user, goal: Goal, kind: str, data: dict):
     return get_item(user, kind, item.id)
 
 
-def update_item(user, kind: str, item, data: dict, expected_version: int):
+def update_item(user, kind: str, item, data: dict, expected_version: int,
+                base: dict | None = None):
     model = ITEM_MODELS[kind]
     clean = clean_item_data(kind, data)
     with db.atomic():
-        updated = (model.update(version=model.version + 1, **clean)
-                   .where((model.id == item.id) & (model.version == expected_version)
-                          & model.deleted_at.is_null()).execute())
-        if not updated:
-            raise Conflict(model.get_by_id(item.id))
-        record_changes(user, item.goal.plan_id, ITEM_NAMES[kind], item, clean)
+        before, written = save_guarded(model, item.id, expected_version, clean, base or {},
+                                       where=model.deleted_at.is_null())
+        record_changes(user, item.goal.plan_id, ITEM_NAMES[kind], before, written)
         audit.record(ITEM_NAMES[kind] + ".update", user, target_type=ITEM_NAMES[kind],
                      target_id=item.id)
     return get_item(user, kind, item.id)

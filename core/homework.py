@@ -7,6 +7,8 @@ from peewee import JOIN
 from core import audit
 from core.access import rows_in_scope, scoped
 from core.db import db, utcnow
+from core.merge import EditConflict, save_guarded
+from core.inputs import InputError, parse_date, parse_id
 from core.prepared import Prepared
 from core.models import (HOMEWORK_STATUSES, Client, Goal, Homework, HomeworkSuggestion, Objective,
                          Plan)
@@ -15,6 +17,14 @@ from core.revisions import record_changes, record_event
 MAX_TEXT = 2_000
 MAX_FEEDBACK = 4_000
 CLIENT_STATUSES = ("done", "skipped")
+# What each side's form carries and merges. Neither side ever writes the other's columns: the
+# clinician's save never touches completed_at or the feedback, the client's never the task.
+CLINICIAN_FIELDS = ("text", "due_date", "goal", "objective", "status")
+CLIENT_FIELDS = ("status", "feedback")
+
+
+class HomeworkRemoved(LookupError):
+    """The clinician removed the homework while the client had it open."""
 
 
 class HomeworkError(ValueError):
@@ -92,8 +102,7 @@ def plan_choices(client_id: int):
 
 
 def _int(value):
-    value = str(value or "").strip()
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 def clean_homework(client_id: int, data: dict) -> dict:
@@ -106,9 +115,9 @@ def clean_homework(client_id: int, data: dict) -> dict:
     out["due_date"] = None
     if (data.get("due_date") or "").strip():
         try:
-            out["due_date"] = dt.date.fromisoformat(data["due_date"].strip())
-        except ValueError:
-            errors["due_date"] = "Use the form YYYY-MM-DD."
+            out["due_date"] = parse_date(data["due_date"])
+        except InputError as exc:
+            errors["due_date"] = str(exc)
     out["goal"] = out["plan"] = out["objective"] = None
     goal_id, objective_id = _int(data.get("goal")), _int(data.get("objective"))
     if objective_id:
@@ -145,39 +154,51 @@ def assign_homework(user, client: Client, data: dict) -> Homework:
     return row
 
 
-_LINKS = ("goal", "objective", "plan")
-
-
 class _Snapshot:
     def __init__(self, row_id, values):
         self.id = row_id
         self.__dict__.update(values)
 
 
-def _current(hw: Homework, key: str):
-    return getattr(hw, key + "_id") if key in _LINKS else getattr(hw, key)
+def clinician_values(hw: Homework) -> dict:
+    return {"text": hw.text, "due_date": hw.due_date, "goal": hw.goal_id,
+            "objective": hw.objective_id, "status": hw.status}
 
 
-def update_homework(user, hw: Homework, data: dict) -> Homework:
-    """The clinician changes the task, its due date, link or status (for example in session)."""
+def update_homework(user, hw: Homework, data: dict, expected_version: int, base: dict) -> Homework:
+    """The clinician changes the task, its due date, link or status (for example in session),
+    merged with what the client or a colleague saved since the form was opened: a status the
+    client set meanwhile stays unless this form changed the status too (then EditConflict)."""
     clean = clean_homework(hw.client_id, data)
     status = data.get("status") or hw.status
     if status not in HOMEWORK_STATUSES:
         raise HomeworkError({"status": "Choose a status from the list."})
-    clean["status"] = status
-    changes = {k: v for k, v in clean.items() if _current(hw, k) != v}
-    if not changes:
-        return hw
-    if "status" in changes:
-        clean["completed_at"] = utcnow() if status != "assigned" else None
-    with db.atomic():
-        plan_id = hw.plan_id or clean["plan"]
-        if plan_id:  # the plan's history keeps the old task, date and status
-            before = {k: _current(hw, k) for k in changes}
-            record_changes(user, plan_id, "homework", _Snapshot(hw.id, before), changes)
-        Homework.update(**clean).where(Homework.id == hw.id).execute()
-        audit.record("homework.update", user, target_type="homework", target_id=hw.id,
-                     detail="changed " + ", ".join(sorted(changes)))
+    plan = clean.pop("plan")
+    mine = {**clean, "status": status}
+    try:
+        with db.atomic():
+            before, write = save_guarded(Homework, hw.id, expected_version, mine, base,
+                                         where=Homework.deleted_at.is_null(),
+                                         current_of=clinician_values)
+            extra = {}
+            if "goal" in write:
+                extra["plan"] = plan
+            if "status" in write:
+                extra["completed_at"] = utcnow() if status != "assigned" else None
+            if extra:
+                Homework.update(**extra).where(Homework.id == hw.id).execute()
+            plan_id = before.plan_id or extra.get("plan")
+            if plan_id and write:  # the plan's history keeps the old task, date and status
+                old = clinician_values(before)
+                record_changes(user, plan_id, "homework",
+                               _Snapshot(hw.id, {k: old[k] for k in write}), write)
+            audit.record("homework.update", user, target_type="homework", target_id=hw.id,
+                         detail="changed " + ", ".join(sorted(write)) if write else "no change")
+    except EditConflict as exc:
+        exc.values = clinician_values(exc.current)
+        audit.record("homework.conflict", user, target_type="homework", target_id=hw.id,
+                     detail="both changed " + ", ".join(exc.fields))
+        raise
     return Homework.get_by_id(hw.id)
 
 
@@ -196,8 +217,16 @@ def delete_homework(user, hw: Homework, restore: bool = False) -> Homework:
 
 # --- the client's side --------------------------------------------------------------------------
 
-def record_client_answer(hw: Homework, status: str, feedback: str) -> Homework:
-    """The client marks homework done or skipped, with optional feedback (portal)."""
+def client_values(hw: Homework) -> dict:
+    return {"status": hw.status, "feedback": hw.feedback}
+
+
+def record_client_answer(hw: Homework, status: str, feedback: str, expected_version: int,
+                         base: dict) -> tuple[Homework, dict]:
+    """The client marks homework done or skipped, with optional feedback (portal), merged with
+    what the clinician (or the client in another tab) saved since the card was shown. An empty
+    note keeps the one saved. Returns (homework now, fields written); EditConflict when the
+    same field changed on both sides, HomeworkRemoved when the clinician removed it."""
     errors = {}
     if status not in CLIENT_STATUSES:
         errors["status"] = "Choose done or skipped."
@@ -206,15 +235,21 @@ def record_client_answer(hw: Homework, status: str, feedback: str) -> Homework:
         errors["feedback"] = f"Please keep it under {MAX_FEEDBACK} characters."
     if errors:
         raise HomeworkError(errors)
-    now = utcnow()
-    values = {"status": status, "completed_at": now}
-    if feedback and feedback != hw.feedback:
-        values.update(feedback=feedback, feedback_at=now, feedback_seen=False)
+    mine = {"status": status, **({"feedback": feedback} if feedback else {})}
+    live = Homework.deleted_at.is_null() & (Homework.client == hw.client_id)
     with db.atomic():
-        Homework.update(**values).where(Homework.id == hw.id).execute()
-    for key, value in values.items():
-        setattr(hw, key, value)
-    return hw
+        if not Homework.select().where((Homework.id == hw.id) & live).exists():
+            raise HomeworkRemoved(hw.id)
+        _before, write = save_guarded(Homework, hw.id, expected_version, mine, base, where=live,
+                                      current_of=client_values)
+        now, extra = utcnow(), {}
+        if "status" in write:
+            extra["completed_at"] = now
+        if "feedback" in write:
+            extra.update(feedback_at=now, feedback_seen=False)
+        if extra:
+            Homework.update(**extra).where(Homework.id == hw.id).execute()
+    return Homework.get_by_id(hw.id), write
 
 
 # --- what needs the clinician ------------------------------------------------------------------

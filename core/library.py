@@ -152,6 +152,9 @@ def create_template(user, source: str | bytes, visibility: str = "private",
         template = insert_template(user, parsed, visibility, source_key=source_key)
         audit.record("template.create", user, target_type="template", target_id=template.id,
                      detail=f"visibility {template.visibility}")
+        if user is not None and template.visibility == "public":
+            audit.record("template.publish", user, target_type="template", target_id=template.id,
+                         detail="created public")
     return template
 
 
@@ -219,7 +222,9 @@ def set_visibility(user, template: Template, visibility: str) -> Template:
     with db.atomic():
         Template.update(visibility=visibility, updated_at=utcnow()).where(
             Template.id == template.id).execute()
-        audit.record("template.visibility", user, target_type="template", target_id=template.id,
+        # Publishing (to every practice on the server) is its own action, easy to find in the log.
+        audit.record("template.publish" if visibility == "public" else "template.visibility", user,
+                     target_type="template", target_id=template.id,
                      detail=f"{template.visibility} -> {visibility}")
     template.visibility = visibility
     return template

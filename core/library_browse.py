@@ -2,7 +2,6 @@
 
 Each function makes a fixed number of queries, whatever the size of the library.
 """
-import re
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from types import SimpleNamespace
@@ -13,6 +12,7 @@ from peewee import JOIN, SQL, NodeList, fn
 
 from core.access import NotFound, can_edit_template, get_template, template_scope
 from core.db import is_sqlite
+from core.inputs import parse_int
 from core.library import get_version
 from core.models import Template, TemplateTag, TemplateVersion, User
 from core.prepared import Prepared
@@ -43,7 +43,7 @@ class Filters:
                    tag=args.get("tag", "").strip()[:80],
                    scope=args.get("scope") if args.get("scope") in SCOPES else "all",
                    sort=args.get("sort") if args.get("sort") in SORTS else "used",
-                   page=min(int(page), 10_000) if re.fullmatch(r"[1-9][0-9]{0,5}", page) else 1)
+                   page=min(parse_int(page, 1, 999_999) or 1, 10_000))
 
     def args(self, **changes) -> dict:
         """Query arguments for a link to these filters (defaults left out)."""

@@ -209,6 +209,9 @@ def store_checked(user, report: ImportReport, visibility: str = "private",
         audit.record("template.import", user,
                      practice=practice.id if practice else None, target_type="template",
                      detail=f"{len(created)} templates, {visibility}")
+        if visibility == "public" and user is not None:
+            audit.record("template.publish", user, target_type="template",
+                         detail=f"imported {len(created)} templates as public")
     return created
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from core import audit
 from core.db import db
+from core.inputs import InputError, parse_date, parse_int
 from core.models import Client, CustomMeasure, Goal, MeasureScore, Plan
 from core.prepared import Prepared
 
@@ -101,7 +102,7 @@ def band_label(instrument: str, score: int, instruments: dict | None = None) -> 
 
 # --- targets ------------------------------------------------------------------------------------
 
-_NUMBER = r"(-?\d+)"
+_NUMBER = r"(?<![0-9])(-?[0-9]{1,6})(?![0-9])"  # ASCII, and short enough for int()
 _OPS = [  # longest phrases first
     (r"at\s+or\s+below|at\s+most|no\s+more\s+than|<=|≤|=<", "<="),
     (r"below|under|less\s+than|lower\s+than|fewer\s+than|<", "<"),
@@ -241,7 +242,7 @@ def clean_score(instruments: dict, data: dict) -> tuple[Instrument, int, dt.date
     if instrument is None:
         errors["instrument"] = "Choose an instrument from the list."
     raw = str(data.get("score", "")).strip()
-    score = int(raw) if re.fullmatch(r"-?\d{1,6}", raw) else None
+    score = parse_int(raw, -999_999, 999_999)
     if score is None:
         errors["score"] = "Enter the total score as a whole number."
     elif instrument and not instrument.min_score <= score <= instrument.max_score:
@@ -250,9 +251,9 @@ def clean_score(instruments: dict, data: dict) -> tuple[Instrument, int, dt.date
     taken_on = dt.date.today()
     if (data.get("taken_on") or "").strip():
         try:
-            taken_on = dt.date.fromisoformat(data["taken_on"].strip())
-        except ValueError:
-            errors["taken_on"] = "Use the form YYYY-MM-DD."
+            taken_on = parse_date(data["taken_on"])
+        except InputError as exc:
+            errors["taken_on"] = str(exc)
         else:
             if taken_on > dt.date.today() + dt.timedelta(days=1):
                 errors["taken_on"] = "A score cannot be dated in the future."
@@ -310,10 +311,11 @@ def add_custom_measure(user, data: dict) -> CustomMeasure:
     bounds = {}
     for key in ("min_score", "max_score"):
         raw = str(data.get(key, "")).strip()
-        if not re.fullmatch(r"-?\d{1,6}", raw):
+        number = parse_int(raw, -999_999, 999_999)
+        if number is None:
             errors[key] = "A whole number."
         else:
-            bounds[key] = int(raw)
+            bounds[key] = number
     if len(bounds) == 2 and bounds["min_score"] >= bounds["max_score"]:
         errors["max_score"] = "The highest score must be above the lowest."
     if errors:

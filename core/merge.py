@@ -77,7 +77,8 @@ def save_guarded(model, record_id: int, expected_version: int, mine: dict, base:
 
     `also` is written with any change (updated_at and the like). `where` narrows the row
     (e.g. not deleted). `current_of(row)` gives the row's field values to compare (default:
-    the row's attributes named in `mine`). Returns (row before the write, fields written).
+    the row's attributes named in `mine`). Returns (row before the write, fields written);
+    with nothing to write, nothing is written (not even `also`) and the version stays.
     The UPDATE is conditional on the version read, so a save racing this one is caught too.
     Must run inside db.atomic()."""
     condition = model.id == record_id
@@ -96,6 +97,8 @@ def save_guarded(model, record_id: int, expected_version: int, mine: dict, base:
             changed = [k for k in mine if as_text(mine[k]) != as_text(base.get(k, mine[k]))
                        or as_text(values.get(k)) != as_text(base.get(k, values.get(k)))]
             raise EditConflict(current, clashes, changed)
+    if not write:  # nothing to change: leave the version, so other open forms stay current
+        return current, write
     columns = {k: v for k, v in write.items() if k in model._meta.fields}
     updated = (model.update(version=model.version + 1, **columns, **(also or {}))
                .where(condition & (model.version == current.version)).execute())

@@ -41,6 +41,7 @@ class User(UserMixin, BaseModel):
     password_hash = CharField(max_length=255)
     role = CharField(max_length=20, default="clinician")
     active = BooleanField(default=True)
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
     created_at = DateTimeField(default=utcnow)
 
     @property
@@ -82,6 +83,7 @@ class Client(BaseModel):
     primary_clinician = ForeignKeyField(User, backref="primary_clients")
     status = CharField(max_length=20, default="active", index=True)
     discharged_at = DateTimeField(null=True)
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -236,14 +238,13 @@ class Agreement(BaseModel):
     at = DateTimeField(default=utcnow)
 
 
-class PlanChange(BaseModel):
-    """Append-only: a row whenever something the plan page shows changes, written by database
-    triggers (core/triggers.py), so no code path can forget it. The newest id of a plan is the
-    version of its rendered page. No foreign key: an insert then locks nothing shared."""
-    plan_id = IntegerField()
-
-    class Meta:
-        indexes = ((("plan_id", "id"), False),)
+class PlanCounter(BaseModel):
+    """Per plan, raised by one in the same transaction as every change to what its page shows,
+    by database triggers (core/triggers.py), so no code path can forget it. The version of the
+    plan's rendered page (blueprints/plans/page_cache.py). No foreign key: a counter outliving
+    its plan is harmless. Created by migration 8 (it replaced step 5's change log)."""
+    plan_id = IntegerField(primary_key=True)
+    n = IntegerField(default=0)
 
 
 # --- 4: sessions, measures, homework and the portal -----------------------------------------
@@ -260,6 +261,7 @@ class Homework(BaseModel):
     feedback_at = DateTimeField(null=True)
     feedback_seen = BooleanField(default=False)
     completed_at = DateTimeField(null=True)
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
     assigned_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow, index=True)
     deleted_at = DateTimeField(null=True)
@@ -269,6 +271,7 @@ class NoteTemplate(BaseModel):
     practice = ForeignKeyField(Practice, on_delete="CASCADE")
     format = CharField(max_length=10)
     body = TextField()
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
 
     class Meta:
         indexes = ((("practice", "format"), True),)
@@ -283,6 +286,7 @@ class SessionNote(BaseModel):
     body = TextField(default="")
     body_html = TextField(default="")
     signed_at = DateTimeField(null=True)
+    version = IntegerField(default=1)  # edit forms (core/merge.py), migration 7
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

@@ -6,7 +6,10 @@ from peewee import JOIN
 
 from core import audit
 from core.access import scoped
+from core.access import NotFound
 from core.db import db, utcnow
+from core.merge import EditConflict, save_guarded
+from core.inputs import InputError, parse_date, parse_int
 from core.prepared import Prepared
 from core.models import (GOAL_STATUSES, NOTE_FORMATS, Client, Goal, NoteAddendum, NoteTemplate,
                          Plan, ProgressEntry, SessionNote, User)
@@ -23,6 +26,13 @@ DEFAULT_TEMPLATES = {
 FORMAT_LABELS = {"DAP": "DAP", "SOAP": "SOAP", "free": "Free text"}
 MAX_BODY = 100_000
 MAX_COMMENT = 2_000
+NOTE_FIELDS = ("date", "format", "body")
+PROGRESS_PARTS = ("rating", "status", "comment", "no_change")
+
+
+def progress_keys(goal_ids) -> tuple[str, ...]:
+    """The note form's progress fields of these goals (what it carries and merges)."""
+    return tuple(f"goal-{gid}-{part}" for gid in goal_ids for part in PROGRESS_PARTS)
 
 
 class NoteError(ValueError):
@@ -36,6 +46,10 @@ class NoteError(ValueError):
 
 class NoteLocked(Exception):
     """The note is signed: it is never changed again, only added to."""
+
+
+class NoteChanged(Exception):
+    """Signing from a page that showed an older text: it is signed only as read."""
 
 
 class NotAuthor(Exception):
@@ -58,20 +72,53 @@ def note_templates(practice_id: int) -> dict[str, str]:
     return {fmt: bodies[fmt] for fmt in NOTE_FORMATS}
 
 
-def save_note_templates(user, data: dict) -> dict[str, str]:
+def template_versions(practice_id: int) -> dict[str, int]:
+    return {row.format: row.version for row in
+            NoteTemplate.select(NoteTemplate.format, NoteTemplate.version)
+            .where(NoteTemplate.practice == practice_id)}
+
+
+def save_note_templates(user, data: dict, versions: dict | None = None,
+                        base: dict | None = None) -> dict[str, str]:
+    """Save the practice's templates, each merged (core/merge.py) with an admin's save from
+    another tab since the form was opened. When any template changed on both sides nothing
+    is saved: EditConflict with `fields` (the formats), `values` (the bodies now) and
+    `versions`."""
+    versions, base = versions or {}, base or {}
     bodies = note_templates(user.practice_id)
     errors = {fmt: f"At most {MAX_BODY} characters." for fmt in NOTE_FORMATS
               if len(data.get(fmt) or "") > MAX_BODY}
     if errors:
         raise NoteError(errors)
-    with db.atomic():
-        for fmt in NOTE_FORMATS:
-            if fmt in data:
-                bodies[fmt] = data[fmt].replace("\r\n", "\n")
-                NoteTemplate.update(body=bodies[fmt]).where(
-                    (NoteTemplate.practice == user.practice_id) & (NoteTemplate.format == fmt)
-                ).execute()
-        audit.record("note_template.update", user, target_type="practice", target_id=user.practice_id)
+    rows = {row.format: row for row in
+            NoteTemplate.select().where(NoteTemplate.practice == user.practice_id)}
+    clashes, written = [], []
+    try:
+        with db.atomic():
+            for fmt in NOTE_FORMATS:
+                if fmt not in data:
+                    continue
+                body = data[fmt].replace("\r\n", "\n")
+                try:
+                    _row, write = save_guarded(
+                        NoteTemplate, rows[fmt].id, versions.get(fmt, 0), {"body": body},
+                        {"body": base[fmt]} if fmt in base else {})
+                except EditConflict:
+                    clashes.append(fmt)
+                    continue
+                if write:
+                    written.append(fmt)
+            if clashes:  # all or nothing: the page is saved as one
+                raise EditConflict(None, clashes)
+            audit.record("note_template.update", user, target_type="practice",
+                         target_id=user.practice_id, detail="changed " + ", ".join(written))
+    except EditConflict as exc:
+        exc.values = note_templates(user.practice_id)
+        exc.versions = template_versions(user.practice_id)
+        audit.record("note_template.conflict", user, target_type="practice",
+                     target_id=user.practice_id, detail="both changed " + ", ".join(exc.fields))
+        raise
+    bodies.update(note_templates(user.practice_id))
     return bodies
 
 
@@ -86,11 +133,13 @@ def _clean_note(data: dict) -> tuple[dict, dict]:
     elif len(out["body"]) > MAX_BODY:
         errors["body"] = f"At most {MAX_BODY} characters."
     try:
-        out["date"] = dt.date.fromisoformat((data.get("date") or "").strip())
-    except ValueError:
-        errors["date"] = "Give the session date as YYYY-MM-DD."
+        out["date"] = parse_date(data.get("date"))
+    except InputError as exc:
+        errors["date"] = str(exc)
     else:
-        if out["date"] > dt.date.today() + dt.timedelta(days=1):
+        if out["date"] is None:
+            errors["date"] = "Give the session date as YYYY-MM-DD."
+        elif out["date"] > dt.date.today() + dt.timedelta(days=1):
             errors["date"] = "A session note cannot be dated in the future."
     return out, errors
 
@@ -106,9 +155,8 @@ def _clean_progress(goals: list[Goal], data: dict, errors: dict) -> list[dict]:
         comment = (data.get(key + "comment") or "").strip()
         rating = None
         if rating_raw:
-            if rating_raw.isdigit() and 0 <= int(rating_raw) <= 10:
-                rating = int(rating_raw)
-            else:
+            rating = parse_int(rating_raw, 0, 10)
+            if rating is None:
                 errors[key + "rating"] = "A rating is a whole number from 0 to 10."
         if status and status not in GOAL_STATUSES:
             errors[key + "status"] = "Choose a status from the list."
@@ -168,32 +216,78 @@ def check_editable(user, note: SessionNote):
         raise NotAuthor(note.id)
 
 
-def update_note(user, note: SessionNote, data: dict) -> SessionNote:
-    check_editable(user, note)
+def _note_goals(note: SessionNote) -> list[Goal]:
+    """The goals a note's progress can be about: the active ones and those it already has."""
     goals = active_goals(note.client_id)
     kept = {e.goal_id for e in ProgressEntry.select(ProgressEntry.goal).where(ProgressEntry.note == note.id)}
     goals += [g for g in Goal.select(Goal, Plan).join(Plan).where(Goal.id.in_(kept))
               if g.id not in {x.id for x in goals}] if kept else []
-    clean, entries = _validate(goals, data)
-    with db.atomic():
-        changed = (SessionNote.update(body_html=render_markdown(clean["body"]), updated_at=utcnow(),
-                                      **clean)
-                   .where((SessionNote.id == note.id) & SessionNote.signed_at.is_null()).execute())
-        if not changed:  # signed meanwhile
-            raise NoteLocked(note.id)
-        _write_entries(user, note.id, entries)
-        audit.record("note.update", user, target_type="note", target_id=note.id)
+    return goals
+
+
+def note_values(note: SessionNote) -> dict:
+    """The edit form's fields as stored now, progress entries included."""
+    return note_form_data(note, note_entries(note.id))
+
+
+def update_note(user, note: SessionNote, data: dict, expected_version: int, base: dict) -> SessionNote:
+    """Save the edit form, merged (core/merge.py) with a save from another tab since it was
+    opened. Only the progress fields the form showed (it carries their base) are compared, so
+    the entries of goals closed meanwhile are kept. EditConflict (with `values`) when the same
+    field changed on both sides."""
+    check_editable(user, note)
+    goals = _note_goals(note)
+    clean, _entries = _validate(goals, data)
+    shown = [k for k in progress_keys(g.id for g in goals) if k in base]
+    mine = {**clean, **{k: (data.get(k) or "").strip() for k in shown}}
+    try:
+        with db.atomic():
+            try:
+                _before, write = save_guarded(
+                    SessionNote, note.id, expected_version, mine, base,
+                    also={"updated_at": utcnow()}, where=SessionNote.signed_at.is_null(),
+                    current_of=note_values)
+            except NotFound:  # signed meanwhile
+                raise NoteLocked(note.id) from None
+            if "body" in write:
+                SessionNote.update(body_html=render_markdown(write["body"])).where(
+                    SessionNote.id == note.id).execute()
+            if any(k.startswith("goal-") for k in write):
+                merged = {**note_values(SessionNote.get_by_id(note.id)), **write}
+                errors = {}
+                entries = _clean_progress(goals, merged, errors)
+                if errors:  # cannot happen: both sides were valid
+                    raise NoteError(errors)
+                _write_entries(user, note.id, entries)
+            audit.record("note.update", user, target_type="note", target_id=note.id,
+                         detail="changed " + ", ".join(sorted(write)) if write else "no change")
+    except EditConflict as exc:
+        exc.values = note_values(exc.current)
+        audit.record("note.conflict", user, target_type="note", target_id=note.id,
+                     detail="both changed " + ", ".join(exc.fields))
+        raise
     return SessionNote.get_by_id(note.id)
 
 
-def sign_note(user, note: SessionNote) -> SessionNote:
+def sign_note(user, note: SessionNote, expected_version: int) -> SessionNote:
+    """Sign the note as the page showed it: NoteChanged when it was saved (in another tab)
+    since, so nobody signs a text they have not read."""
     check_editable(user, note)
     with db.atomic():
         now = utcnow()
         if not (SessionNote.update(signed_at=now)
-                .where((SessionNote.id == note.id) & SessionNote.signed_at.is_null()).execute()):
-            raise NoteLocked(note.id)
-        audit.record("note.sign", user, target_type="note", target_id=note.id)
+                .where((SessionNote.id == note.id) & SessionNote.signed_at.is_null()
+                       & (SessionNote.version == expected_version)).execute()):
+            if SessionNote.get_by_id(note.id).signed_at is not None:
+                raise NoteLocked(note.id)
+            changed = True
+        else:
+            changed = False
+            audit.record("note.sign", user, target_type="note", target_id=note.id)
+    if changed:
+        audit.record("note.conflict", user, target_type="note", target_id=note.id,
+                     detail="sign refused: changed since the page was opened")
+        raise NoteChanged(note.id)
     note.signed_at = now
     return note
 

@@ -12,10 +12,12 @@ from peewee import JOIN, Case, fn
 from core import audit
 from core.access import lookup, template_scope
 from core.db import db, utcnow
+from core.inputs import MAX_YEAR, MIN_YEAR, InputError, add_days, parse_date
 from core.prepared import Prepared
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
-                         Intervention, Objective, Plan, PlanChange, Revision, Template,
+                         Intervention, Objective, Plan, PlanCounter, Revision, Template,
                          TemplateVersion, User)
+from core.merge import as_text, save_guarded
 from core.revisions import record_changes
 from core.measures import latest_scores, target_status
 from core.rendering import render_markdown
@@ -24,7 +26,7 @@ from core.template_format import fill_placeholders, parse_template
 
 KNOWN_FIELDS = {"measure": "Measure", "baseline": "Baseline", "target": "Target",
                 "timeframe": "Timeframe", "description": "Description"}
-_TIMEFRAME = re.compile(r"^\s*(\d{1,3})\s*(day|week|month|year)s?\b", re.I)
+_TIMEFRAME = re.compile(r"^\s*([0-9]{1,3})\s*(day|week|month|year)s?\b", re.I)
 REVIEW_EVERY = dt.timedelta(weeks=4)
 
 
@@ -40,15 +42,17 @@ def timeframe_to_date(timeframe: str, start: dt.date) -> dt.date | None:
     if not match:
         return None
     n, unit = int(match.group(1)), match.group(2).lower()
-    if unit == "day":
-        return start + dt.timedelta(days=n)
-    if unit == "week":
-        return start + dt.timedelta(weeks=n)
+    if unit in ("day", "week"):
+        # None past the sane range: a start date stored before dates were bounded could be
+        # near date.max, and the sum would overflow.
+        return add_days(start, n * (7 if unit == "week" else 1))
     months = n * (12 if unit == "year" else 1)
     year, month = divmod(start.month - 1 + months, 12)
     year += start.year
     day = min(start.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
     return dt.date(year, month + 1, day)
 
 
@@ -74,10 +78,12 @@ def get_plan(user, plan_id: int) -> Plan:
 
 
 def get_plan_for_page(user, plan_id: int) -> Plan:
-    """get_plan, plus `.change_id`: the newest plan_change row, the version of the page."""
-    newest = PlanChange.select(fn.MAX(PlanChange.id)).where(PlanChange.plan_id == Plan.id)
+    """get_plan, plus `.change_id`: the plan's counter, the version of the page. Read in the
+    same statement as the plan and client rows, before anything else of the page (see
+    blueprints/plans/page_cache.py for why that order matters)."""
+    counter = PlanCounter.select(PlanCounter.n).where(PlanCounter.plan_id == Plan.id)
     return lookup("plan_page", lambda record_id: plans_query().select_extend(
-        newest.alias("change_id")).where((Plan.id == record_id) & Plan.deleted_at.is_null()),
+        counter.alias("change_id")).where((Plan.id == record_id) & Plan.deleted_at.is_null()),
         user, "plan", plan_id)
 
 
@@ -231,9 +237,9 @@ def clean_plan_data(data: dict) -> dict:
         out[key] = None
         if value:
             try:
-                out[key] = dt.date.fromisoformat(value)
-            except ValueError:
-                errors[key] = "Use the form YYYY-MM-DD."
+                out[key] = parse_date(value)
+            except InputError as exc:
+                errors[key] = str(exc)
     if out["start_date"] and out["review_date"] and out["review_date"] < out["start_date"]:
         errors["review_date"] = "The review date comes after the start date."
     if errors:
@@ -241,23 +247,32 @@ def clean_plan_data(data: dict) -> dict:
     return out
 
 
-class Conflict(Exception):
-    """The row changed since the form was opened; `current` is what is saved now."""
-
-    def __init__(self, current):
-        super().__init__("changed meanwhile")
-        self.current = current
+PLAN_FIELDS = [("title", "Plan title"), ("problem", "Problem statement"),
+               ("start_date", "Start date"), ("review_date", "Review date")]
 
 
-def update_plan(user, plan: Plan, data: dict, expected_version: int) -> Plan:
+def form_after_conflict(mine, base: dict, current, names) -> dict[str, str]:
+    """What an edit form shows after a clash: my text in the fields I changed, the saved text
+    in the others. The form's base becomes the saved version, so saving again keeps what the
+    colleague saved in the fields I never touched instead of writing back what I first saw."""
+    out = {}
+    for name in names:
+        value = as_text(mine.get(name))
+        touched = name not in base or value != as_text(base[name])
+        out[name] = value if touched else as_text(getattr(current, name))
+    return out
+
+
+def update_plan(user, plan: Plan, data: dict, expected_version: int,
+                base: dict | None = None) -> Plan:
+    """Save the plan's edit form, merged with a colleague's save of other fields meanwhile;
+    EditConflict (core/merge.py) when both changed the same field."""
     clean = clean_plan_data(data)
     with db.atomic():
-        # One conditional UPDATE: a stale form can never overwrite a newer save.
-        updated = (Plan.update(version=Plan.version + 1, updated_at=utcnow(), **clean)
-                   .where((Plan.id == plan.id) & (Plan.version == expected_version)).execute())
-        if not updated:
-            raise Conflict(Plan.get_by_id(plan.id))
-        record_changes(user, plan.id, "plan", plan, clean)
+        before, written = save_guarded(Plan, plan.id, expected_version, clean, base or {},
+                                       also={"updated_at": utcnow()},
+                                       where=Plan.deleted_at.is_null())
+        record_changes(user, plan.id, "plan", before, written)
         audit.record("plan.update", user, target_type="plan", target_id=plan.id)
     return plans_query().where(Plan.id == plan.id).get()
 
@@ -281,9 +296,9 @@ def record_agreement(user, plan: Plan, client_name: str, agreed_on: str) -> Agre
     if not name:
         errors["client_name"] = "Type the client's name as they confirmed it."
     try:
-        day = dt.date.fromisoformat((agreed_on or "").strip()) if agreed_on else dt.date.today()
-    except ValueError:
-        errors["agreed_on"] = "Use the form YYYY-MM-DD."
+        day = parse_date(agreed_on) or dt.date.today()
+    except InputError as exc:
+        errors["agreed_on"] = str(exc)
     if errors:
         raise PlanError(errors)
     with db.atomic():

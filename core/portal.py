@@ -10,7 +10,9 @@ from core import audit
 from core.accounts import hash_password, keep_alive, normalize_email, password_problem
 from core.db import db, utcnow
 from core.prepared import Prepared
-from core.homework import record_client_answer
+from core.access import NotFound
+from core.homework import HomeworkRemoved, client_values, record_client_answer
+from core.merge import EditConflict
 from core.measures import latest_scores, target_status
 from core.models import (Client, Goal, Homework, Objective, Plan, PortalAccount, PortalInvitation,
                          PortalSession, ProgressEntry, SessionNote)
@@ -156,13 +158,15 @@ def end_session(token: str | None):
         PortalSession.delete().where(PortalSession.token == token).execute()
 
 
-def load_account(token: str | None, idle: dt.timedelta) -> PortalAccount | None:
-    """The active portal account of a live session (client attached), or None."""
+def load_account(token: str | None, idle: dt.timedelta, lifetime: dt.timedelta | None = None,
+                 now: dt.datetime | None = None) -> PortalAccount | None:
+    """The active portal account of a live session (client attached), or None. Idle and
+    lifetime limits as for members (core/accounts.py keep_alive)."""
     if not token:
         return None
     row = (PortalSession.select(PortalSession, PortalAccount, Client)
            .join(PortalAccount).join(Client).where(PortalSession.token == token).first())
-    if row is None or not row.account.active or not keep_alive(PortalSession, row, idle):
+    if row is None or not row.account.active or not keep_alive(PortalSession, row, idle, lifetime, now):
         return None
     return row.account
 
@@ -198,24 +202,46 @@ def portal_overview(account: PortalAccount) -> dict:
             "homework": homework, "plain_homework": PLAIN_HOMEWORK}
 
 
-def own_homework(account: PortalAccount, homework_id: int) -> Homework:
-    """This client's homework, or PortalNotFound (audited as access.denied)."""
-    hw = Homework.get_or_none((Homework.id == homework_id) & (Homework.client == account.client_id)
-                              & Homework.deleted_at.is_null())
+def own_homework(account: PortalAccount, homework_id: int, removed_too: bool = False) -> Homework:
+    """This client's homework, or PortalNotFound (audited as access.denied). With
+    `removed_too`, also homework the clinician removed (to say so instead of "not found")."""
+    condition = (Homework.id == homework_id) & (Homework.client == account.client_id)
+    if not removed_too:
+        condition &= Homework.deleted_at.is_null()
+    hw = Homework.get_or_none(condition)
     if hw is None:
-        audit.record("access.denied", practice=account.client.practice_id, target_type="homework",
+        audit.denied(practice=account.client.practice_id, target_type="homework",
                      target_id=homework_id, detail=f"portal account {account.id}")
         raise PortalNotFound(homework_id)
     return hw
 
 
-def answer_homework(account: PortalAccount, homework_id: int, status: str, feedback: str) -> Homework:
-    hw = own_homework(account, homework_id)
-    with db.atomic():
-        hw = record_client_answer(hw, status, feedback)
-        audit.record("portal.homework.update", practice=account.client.practice_id,
-                     target_type="homework", target_id=hw.id,
-                     detail=f"portal account {account.id}; {status}"
-                            + ("; with feedback" if (feedback or "").strip() else ""))
+def answer_homework(account: PortalAccount, homework_id: int, status: str, feedback: str,
+                    expected_version: int, base: dict) -> Homework:
+    """The client's answer, merged with changes saved since the card was shown (core/merge.py).
+    HomeworkRemoved when the clinician removed it meanwhile; EditConflict (with `values`)
+    when the same field changed on both sides. Both refusals are audited, never the text."""
+    hw = own_homework(account, homework_id, removed_too=True)
+    practice = account.client.practice_id
+    who = f"portal account {account.id}"
+    try:
+        if hw.deleted_at is not None:
+            raise HomeworkRemoved(hw.id)
+        try:
+            with db.atomic():
+                hw, write = record_client_answer(hw, status, feedback, expected_version, base)
+                audit.record("portal.homework.update", practice=practice, target_type="homework",
+                             target_id=hw.id, detail=f"{who}; {status}"
+                             + ("; with feedback" if "feedback" in write else ""))
+        except NotFound:  # removed between our check and the write
+            raise HomeworkRemoved(hw.id) from None
+    except HomeworkRemoved:
+        audit.record("portal.homework.removed", practice=practice, target_type="homework",
+                     target_id=hw.id, detail=who)
+        raise
+    except EditConflict as exc:
+        exc.values = client_values(exc.current)
+        audit.record("homework.conflict", practice=practice, target_type="homework",
+                     target_id=hw.id, detail=f"{who}; both changed " + ", ".join(exc.fields))
+        raise
     return hw
-

@@ -36,6 +36,11 @@ class CarriedGoal:
     def is_open(self) -> bool:
         return self.goal.status not in CLOSED_GOAL_STATUSES
 
+    @property
+    def is_stale(self) -> bool:
+        """Flagged "no progress for N notes": the same rule as goals_without_progress."""
+        return self.is_open and self.notes_without_progress >= STALE_AFTER
+
 
 @dataclass
 class CarryForward:
@@ -46,18 +51,37 @@ class CarryForward:
 
 
 def last_entries(goal_ids, exclude_note: int | None = None) -> dict[int, ProgressEntry]:
-    """{goal id: its latest progress entry (note attached)} in one query."""
+    """{goal id: its progress entry from the latest session} in one query, the note's date and
+    time attached, and `.last_written_at`: when the newest note with an entry for the goal was
+    written (what `goal_progress` keeps for the dashboard, so both count "notes since" alike).
+
+    Latest means the note's session date, then when it was written, then the entry id. Not the
+    entry id alone: editing an older note writes its entries again, with new ids."""
     if not goal_ids:
         return {}
-    latest = ProgressEntry.select(fn.MAX(ProgressEntry.id)).where(ProgressEntry.goal.in_(goal_ids))
+    rank = fn.ROW_NUMBER().over(partition_by=[ProgressEntry.goal], order_by=[
+        SessionNote.date.desc(), SessionNote.created_at.desc(), ProgressEntry.id.desc()])
+    ranked = (ProgressEntry.select(ProgressEntry.id.alias("entry_id"), rank.alias("rank"))
+              .join(SessionNote).where(ProgressEntry.goal.in_(goal_ids)))
+    written, its = SessionNote.alias("written"), ProgressEntry.alias("its")
+    last_at = (written.select(fn.MAX(written.created_at)).join(its, on=(its.note == written.id))
+               .where(its.goal == ProgressEntry.goal))
     if exclude_note:
-        latest = latest.where(ProgressEntry.note != exclude_note)
-    latest = latest.group_by(ProgressEntry.goal)
+        ranked = ranked.where(ProgressEntry.note != exclude_note)
+        last_at = last_at.where(written.id != exclude_note)
+    ranked = ranked.alias("ranked")
     # Of the note only its date and time: its text is most of its row, and never shown here.
-    return {row.goal_id: row for row in
-            ProgressEntry.select(ProgressEntry, SessionNote.id, SessionNote.date,
-                                 SessionNote.created_at).join(SessionNote)
-            .where(ProgressEntry.id.in_(latest))}
+    rows = (ProgressEntry.select(ProgressEntry, SessionNote.id, SessionNote.date,
+                                 SessionNote.created_at, last_at.alias("last_written_at"))
+            .join(SessionNote).switch(ProgressEntry)
+            .join(ranked, on=(ranked.c.entry_id == ProgressEntry.id))
+            .where(ranked.c.rank == 1))
+    out = {}
+    for row in rows:
+        # A subquery's result carries no column type: SQLite returns the time as text.
+        row.last_written_at = SessionNote.created_at.python_value(row.last_written_at)
+        out[row.goal_id] = row
+    return out
 
 
 def carry_forward(client: Client, editing: int | None = None) -> CarryForward:
@@ -78,8 +102,10 @@ def carry_forward(client: Client, editing: int | None = None) -> CarryForward:
              .order_by(SessionNote.date.desc(), SessionNote.created_at.desc()) if n.id != editing]
 
     def notes_since(goal):
+        # As the dashboard's SQL counts (_stale_goals_query): notes written after the newest
+        # note with progress for the goal, or after the plan was made.
         entry = entries.get(goal.id)
-        since = entry.note.created_at if entry else goal.plan.created_at
+        since = entry.last_written_at if entry else goal.plan.created_at
         return sum(1 for note in notes if note.created_at > since)
 
     previous = notes[0] if notes else None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from core.inputs import text_problem
 from core.template_front_matter import load_front_matter
 
 MAX_BYTES = 256 * 1024
@@ -260,9 +261,26 @@ def parse_template(source: str | bytes, filename: str = "<pasted text>") -> Temp
     for index in range(start, len(lines)):
         body.feed(index + 1, lines[index])
     problem, goals, sections = body.finish()
+    # A NUL or other control character cannot be stored (PostgreSQL refuses NUL in text); a
+    # line the front matter parser already reported keeps that message.
+    if _has_control_text(meta):  # a YAML escape such as "\0" puts one in without a raw byte
+        err(2, "a front matter value contains control characters (such as NUL) that cannot be "
+               "stored; expected plain text")
+    reported = {e.line for e in errors}
+    for index, line in enumerate(lines):
+        if index + 1 not in reported and text_problem(line):
+            err(index + 1, "the line " + text_problem(line) + "; expected plain text")
     if errors:
         raise TemplateFormatError(sorted(errors, key=lambda e: e.line))
     return Template(meta=meta, problem=problem, goals=goals, sections=sections)
+
+
+def _has_control_text(value) -> bool:
+    if isinstance(value, dict):
+        return any(_has_control_text(k) or _has_control_text(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_control_text(v) for v in value)
+    return bool(text_problem(value))
 
 
 def _line(text) -> str:

@@ -10,7 +10,7 @@ from tests.conftest import PASSWORD, Browserless, in_db
 
 def test_first_run_creates_practice_and_admin_then_disappears(app, client):
     assert client.get("/").headers["Location"].endswith("/setup")
-    response = client.send("/setup", {"practice_name": "Calm Minds", "name": "Dana", "email": "Dana@Example.org",
+    response = client.submit("/setup", {"practice_name": "Calm Minds", "name": "Dana", "email": "Dana@Example.org",
                                       "password": PASSWORD, "password_confirm": PASSWORD})
     assert response.status_code == 303
     assert client.get("/").status_code == 200  # signed in as the new admin
@@ -23,7 +23,7 @@ def test_first_run_creates_practice_and_admin_then_disappears(app, client):
 
 
 def test_first_run_rejects_short_password(client):
-    response = client.send("/setup", {"practice_name": "P", "name": "D", "email": "d@example.org",
+    response = client.submit("/setup", {"practice_name": "P", "name": "D", "email": "d@example.org",
                                       "password": "short", "password_confirm": "short"})
     assert response.status_code == 422
     assert "at least 12 characters" in response.get_data(as_text=True)
@@ -89,7 +89,7 @@ def test_logout_ends_session_on_server(world, as_user):
     c = as_user(world.clin_a1)
     with c.session_transaction() as sess:
         stolen = dict(sess)
-    assert c.send("/logout").status_code == 303
+    assert c.submit("/clients", action="/logout").status_code == 303
     with in_db():
         assert UserSession.select().count() == 0
     # Replaying the old cookie contents does not bring the session back.
@@ -102,7 +102,7 @@ def test_idle_timeout_ends_session(world, as_user):
     c = as_user(world.clin_a1)
     assert c.get("/clients").status_code == 200
     with in_db():
-        UserSession.update(last_seen=utcnow() - dt.timedelta(minutes=31)).execute()
+        UserSession.update(last_seen=utcnow() - dt.timedelta(minutes=32)).execute()
     response = c.get("/clients")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     with in_db():
@@ -124,14 +124,15 @@ def test_deactivated_member_is_signed_out_at_once(world, as_user):
     member = as_user(world.clin_a2)
     admin = as_user(world.admin_a)
     assert member.get("/clients").status_code == 200
-    assert admin.send(f"/admin/members/{world.clin_a2.id}/deactivate").status_code == 303
+    assert admin.submit("/admin/members", action=f"/admin/members/{world.clin_a2.id}/deactivate").status_code == 303
     assert member.get("/clients").status_code == 302
     assert Browserless(admin.app).login(world.clin_a2.email).status_code == 401
 
 
 def test_admin_cannot_deactivate_other_practice_member(world, as_user):
     admin = as_user(world.admin_a)
-    assert admin.send(f"/admin/members/{world.clin_b.id}/deactivate").status_code == 404
+    # A forged request: the members page offers no form for another practice's member.
+    assert admin.forge(f"/admin/members/{world.clin_b.id}/deactivate").status_code == 404
     with in_db():
         assert User.get_by_id(world.clin_b.id).active
 
@@ -140,23 +141,26 @@ def test_clinician_cannot_open_admin_pages(world, as_user):
     c = as_user(world.clin_a1)
     assert c.get("/admin/members").status_code == 404
     assert c.get("/admin/audit").status_code == 404
-    assert c.send(f"/admin/members/{world.clin_a2.id}/deactivate").status_code == 404
+    assert c.forge(f"/admin/members/{world.clin_a2.id}/deactivate").status_code == 404  # no page offers it
 
 
 def test_invitation_is_single_use_and_expires(world, as_user, app):
     admin = as_user(world.admin_a)
-    page = admin.send("/admin/members/invite", {"email": "new@example.org", "name": "Noor"})
+    page = admin.submit("/admin/members", {"email": "new@example.org", "name": "Noor"},
+                        action="/admin/members/invite")
     assert page.status_code == 200
     link = page.get_data(as_text=True).split('readonly value="')[1].split('"')[0]
     path = "/invitations/" + link.rsplit("/", 1)[1]
     newcomer = Browserless(app)
     assert newcomer.get(path).status_code == 200
-    short = newcomer.send(path, {"name": "Noor", "password": "short", "password_confirm": "short"})
+    short = newcomer.submit(path, {"name": "Noor", "password": "short", "password_confirm": "short"})
     assert short.status_code == 422
-    done = newcomer.send(path, {"name": "Noor", "password": PASSWORD, "password_confirm": PASSWORD})
+    done = newcomer.submit(path, {"name": "Noor", "password": PASSWORD, "password_confirm": PASSWORD})
     assert done.status_code == 303
     assert newcomer.get("/clients").status_code == 200
-    again = Browserless(app).send(path, {"name": "Eve", "password": PASSWORD, "password_confirm": PASSWORD})
+    # The link is used up, so its page is gone: a late visitor can only send a remembered form.
+    again = Browserless(app).forge(path, {"name": "Eve", "password": PASSWORD,
+                                          "password_confirm": PASSWORD})
     assert again.status_code == 404
     with in_db():
         user = User.get(User.email == "new@example.org")

@@ -29,8 +29,8 @@ def test_assign_homework_from_the_plan_with_suggestions(world, as_user):
     assert ">Walk daily</textarea>" in prefilled.get_data(as_text=True)
 
     due = (TODAY + dt.timedelta(days=7)).isoformat()
-    response = c.send(f"/clients/{client.id}/homework",
-                      {"text": "Keep a daily worry log", "due_date": due, "objective": str(step.id)})
+    response = c.submit(f"/clients/{client.id}/homework/new",
+                        {"text": "Keep a daily worry log", "due_date": due, "objective": str(step.id)})
     assert response.status_code == 303
     with in_db():
         hw = Homework.get(Homework.text == "Keep a daily worry log")
@@ -45,11 +45,14 @@ def test_assign_homework_from_the_plan_with_suggestions(world, as_user):
 def test_homework_must_link_to_this_clients_plan(world, as_user):
     _plan, (other_goal,) = make_plan(world.client_a2, ("Someone else's goal",))
     c = as_user(world.clin_a1)
-    bad = c.send(f"/clients/{world.client_a1.id}/homework", {"text": "Task", "goal": str(other_goal.id)})
+    # Forged: the form lists only this client's goals.
+    bad = c.forge(f"/clients/{world.client_a1.id}/homework", {"text": "Task", "goal": str(other_goal.id)})
     assert bad.status_code == 422 and "this client" in bad.get_data(as_text=True)
-    assert c.send(f"/clients/{world.client_a1.id}/homework", {"text": " "}).status_code == 422
-    assert c.send(f"/clients/{world.client_a1.id}/homework",
-                  {"text": "Task", "due_date": "soon"}).status_code == 422
+    new = f"/clients/{world.client_a1.id}/homework/new"
+    assert c.submit(new, {"text": " "}).status_code == 422
+    # A browser's date field sends only dates; a hand-made post may send anything.
+    assert c.forge(f"/clients/{world.client_a1.id}/homework",
+                   {"text": "Task", "due_date": "soon"}).status_code == 422
     with in_db():
         assert Homework.select().count() == 0
 
@@ -58,7 +61,7 @@ def test_clinician_changes_removes_and_restores_homework(world, as_user):
     client = world.client_a1
     plan, (worry,) = make_plan(client)
     c = as_user(world.clin_a1)
-    c.send(f"/clients/{client.id}/homework", {"text": "Worry log", "goal": str(worry.id)})
+    c.submit(f"/clients/{client.id}/homework/new", {"text": "Worry log", "goal": str(worry.id)})
     with in_db():
         hw = Homework.get()
         Homework.update(feedback="Hard on Monday", feedback_at=utcnow(), status="done").where(
@@ -67,19 +70,20 @@ def test_clinician_changes_removes_and_restores_homework(world, as_user):
     assert detail.status_code == 200 and "Hard on Monday" in detail.get_data(as_text=True)
     with in_db():
         assert Homework.get_by_id(hw.id).feedback_seen is True
-    changed = c.send(f"/homework/{hw.id}", {"text": "Worry log, evenings only", "goal": str(worry.id),
-                                            "due_date": "", "status": "done"})
+    changed = c.submit(f"/homework/{hw.id}", {"text": "Worry log, evenings only"})
     assert changed.status_code == 303
     with in_db():
         assert Homework.get_by_id(hw.id).text == "Worry log, evenings only"
         rev = Revision.get((Revision.entity == "homework") & (Revision.field == "text"))
         assert (rev.old_value, rev.new_value, rev.plan_id) == ("Worry log", "Worry log, evenings only", plan.id)
-    removed = c.send(f"/homework/{hw.id}/remove", follow_redirects=True)
+    removed = c.submit(f"/homework/{hw.id}", action=f"/homework/{hw.id}/remove",
+                       follow_redirects=True)
     assert "The homework was removed." in removed.get_data(as_text=True)
     assert c.get(f"/homework/{hw.id}").status_code == 404
     with in_db():
         assert Homework.get_by_id(hw.id).deleted_at is not None
-    assert c.send(f"/homework/{hw.id}/restore").status_code == 303
+    assert c.submit(removed.request.path, action=f"/homework/{hw.id}/restore",
+                    page=removed).status_code == 303
     with in_db():
         assert Homework.get_by_id(hw.id).deleted_at is None
 
@@ -92,11 +96,12 @@ def test_homework_urls_outside_scope_are_404_unchanged_and_audited(world, as_use
                              feedback_at=utcnow())
         before = Homework.get_by_id(hw.id).__data__.copy()
     c = as_user(getattr(world, who))
-    attempts = [c.get(f"/homework/{hw.id}"), c.send(f"/homework/{hw.id}", {"text": "Hacked"}),
-                c.send(f"/homework/{hw.id}/remove"), c.send(f"/homework/{hw.id}/restore"),
+    # Forged posts: none of these pages is open to this user.
+    attempts = [c.get(f"/homework/{hw.id}"), c.forge(f"/homework/{hw.id}", {"text": "Hacked"}),
+                c.forge(f"/homework/{hw.id}/remove"), c.forge(f"/homework/{hw.id}/restore"),
                 c.get(f"/clients/{client.id}/homework/new"),
-                c.send(f"/clients/{client.id}/homework", {"text": "Injected"}),
-                c.send(f"/clients/{client.id}/portal-invitation", {"email": "x@example.org"})]
+                c.forge(f"/clients/{client.id}/homework", {"text": "Injected"}),
+                c.forge(f"/clients/{client.id}/portal-invitation", {"email": "x@example.org"})]
     assert [r.status_code for r in attempts] == [404] * len(attempts)
     assert all("Private task" not in r.get_data(as_text=True) for r in attempts)
     with in_db():

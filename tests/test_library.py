@@ -111,7 +111,7 @@ def test_invisible_template_is_404_for_every_url_and_method_and_unchanged(world,
     for url, data in ((f"/library/{tid}/edit", {"source": source, "based_on": 1}),
                       (f"/library/{tid}/fork", {}),
                       (f"/library/{tid}/visibility", {"visibility": "public"})):
-        assert c.send(url, data).status_code == 404, url
+        assert c.forge(url, data).status_code == 404, url  # forged: no page is open to them
         assert c.send(url, data, htmx=True).status_code == 404, url
     assert snapshot(tid) == before
     with in_db():
@@ -132,9 +132,10 @@ def test_visible_but_not_theirs_cannot_edit_or_share(world, lib, as_user, who, k
     page = c.get(f"/library/{tid}").get_data(as_text=True)
     assert f'/library/{tid}/edit"' not in page and "Save sharing" not in page
     assert c.get(f"/library/{tid}/edit").status_code == 404
-    assert c.send(f"/library/{tid}/edit", {"source": make_source(title="Mine now"),
-                                           "based_on": 1}).status_code == 404
-    assert c.send(f"/library/{tid}/visibility", {"visibility": "private"}).status_code == 404
+    # Forged: neither the editor nor the sharing form is offered to them.
+    assert c.forge(f"/library/{tid}/edit", {"source": make_source(title="Mine now"),
+                                            "based_on": 1}).status_code == 404
+    assert c.forge(f"/library/{tid}/visibility", {"visibility": "private"}).status_code == 404
     assert snapshot(tid) == before
 
 
@@ -143,17 +144,17 @@ def test_admin_edits_and_shares_practice_templates_of_own_practice_only(world, l
     tid = lib["practice"].id
     page = c.get(f"/library/{tid}").get_data(as_text=True)
     assert f'/library/{tid}/edit"' in page and "Save sharing" in page
-    response = c.send(f"/library/{tid}/edit", {"source": make_source(title="Curated plan"),
-                                               "based_on": 1})
+    response = c.submit(f"/library/{tid}/edit", {"source": make_source(title="Curated plan")})
     assert response.status_code == 303
-    assert c.send(f"/library/{tid}/visibility", {"visibility": "public"}).status_code == 303
+    assert c.submit(f"/library/{tid}", {"visibility": "public"},
+                    action=f"/library/{tid}/visibility").status_code == 303
     t = row(tid)
     assert (t.title, t.current_version, t.visibility, t.owner_id) == (
         "Curated plan", 2, "public", world.clin_a1.id)
     # Public templates of another practice are not the admin's to curate.
     b = as_user(world.admin_b)
     assert b.get(f"/library/{tid}/edit").status_code == 404
-    assert b.send(f"/library/{tid}/visibility", {"visibility": "private"}).status_code == 404
+    assert b.forge(f"/library/{tid}/visibility", {"visibility": "private"}).status_code == 404  # forged
     assert row(tid).visibility == "public"
 
 
@@ -162,12 +163,14 @@ def test_owner_shares_with_practice_and_colleague_then_sees_it(world, as_user):
     colleague = as_user(world.clin_a2)
     assert colleague.get(f"/library/{template.id}").status_code == 404
     owner = as_user(world.clin_a1)
-    response = owner.send(f"/library/{template.id}/visibility", {"visibility": "practice"})
+    response = owner.submit(f"/library/{template.id}", {"visibility": "practice"},
+                            action=f"/library/{template.id}/visibility")
     assert response.status_code == 303
     assert colleague.get(f"/library/{template.id}").status_code == 200
     assert "Shared later" in colleague.get("/library?scope=practice").get_data(as_text=True)
     assert as_user(world.clin_b).get(f"/library/{template.id}").status_code == 404
-    assert owner.send(f"/library/{template.id}/visibility", {"visibility": "everyone"}).status_code == 400
+    # Forged: the form offers no such choice.
+    assert owner.forge(f"/library/{template.id}/visibility", {"visibility": "everyone"}).status_code == 400
     with in_db():
         event = AuditEvent.get(AuditEvent.action == "template.visibility")
         assert (event.target_id, event.detail) == (template.id, "private -> practice")
@@ -328,7 +331,7 @@ def test_rendered_html_is_sanitized_when_saved(world, as_user):
     hostile = make_source(title="Hostile", extra="\n\n<script>alert(1)</script>"
                           "<img src=x onerror=alert(2)> [x](javascript:alert(3))"
                           "\n\n<div hx-get=\"/admin\">x</div>")
-    response = c.send("/library/new", {"source": hostile, "visibility": "private"})
+    response = c.submit("/library/new", {"source": hostile, "visibility": "private"})
     assert response.status_code == 303
     tid = int(response.headers["Location"].rsplit("/", 1)[1])
     page = c.get(f"/library/{tid}").get_data(as_text=True)
@@ -372,8 +375,8 @@ def test_new_template_editor_previews_and_creates(world, as_user):
     assert "<html" not in body
     with in_db():
         assert not Template.select().where(Template.title == "Previewed").exists()
-    response = c.send("/library/new", {"source": make_source(title="Created"),
-                                       "visibility": "practice"})
+    response = c.submit("/library/new", {"source": make_source(title="Created"),
+                                         "visibility": "practice"})
     assert response.status_code == 303
     with in_db():
         t = Template.get(Template.title == "Created")
@@ -398,7 +401,7 @@ def test_save_makes_a_new_immutable_version_and_updates_search(world, as_user):
     with in_db():
         v1 = TemplateVersion.get(TemplateVersion.template == template.id)
     new_source = make_source(title="Renamed", tags=("ACT",), homework="Walk with a zebrafinch")
-    response = c.send(f"/library/{template.id}/edit", {"source": new_source, "based_on": 1})
+    response = c.submit(f"/library/{template.id}/edit", {"source": new_source})
     assert response.status_code == 303
     with in_db():
         t = Template.get_by_id(template.id)
@@ -415,7 +418,7 @@ def test_save_makes_a_new_immutable_version_and_updates_search(world, as_user):
     assert "You are looking at version 1 of 2" in page and "zebrafinch" not in page
     assert c.get(f"/library/{template.id}?version=3").status_code == 404
     # Saving the same text again makes no version.
-    again = c.send(f"/library/{template.id}/edit", {"source": new_source, "based_on": 2})
+    again = c.submit(f"/library/{template.id}/edit", {"source": new_source})
     assert again.status_code == 303 and row(template.id).current_version == 2
 
 
@@ -425,23 +428,25 @@ def test_save_with_errors_stores_nothing_and_keeps_the_text(world, as_user):
     c = as_user(world.clin_a1)
     bad = make_source(title="Careful") + "\n### Objectives\n\n- stray\n"
     bad = bad.replace("title: Careful", "title:")
-    response = c.send(f"/library/{template.id}/edit", {"source": bad, "based_on": 1})
+    response = c.submit(f"/library/{template.id}/edit", {"source": bad})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Line 2" in body and "nothing was saved" in body
     assert "- stray" in body  # the text is kept in the editor
     assert snapshot(template.id) == before
-    new = c.send("/library/new", {"source": "no front matter", "visibility": "private"})
+    new = c.submit("/library/new", {"source": "no front matter", "visibility": "private"})
     assert new.status_code == 422 and "no front matter" in new.get_data(as_text=True)
 
 
 def test_saving_over_a_newer_version_is_refused_with_both_shown(world, as_user):
     template = add_template(world.clin_a1, "practice", title="Contested")
     owner, admin = as_user(world.clin_a1), as_user(world.admin_a)
-    assert admin.send(f"/library/{template.id}/edit", {
-        "source": make_source(title="Contested", goal="Admin goal"), "based_on": 1}).status_code == 303
-    response = owner.send(f"/library/{template.id}/edit", {
-        "source": make_source(title="Contested", goal="Owner goal"), "based_on": 1})
+    editor = f"/library/{template.id}/edit"
+    owners_tab = owner.get(editor)  # opened at version 1, saved after the admin's save
+    assert admin.submit(editor, {
+        "source": make_source(title="Contested", goal="Admin goal")}).status_code == 303
+    response = owner.submit(editor, {"source": make_source(title="Contested", goal="Owner goal")},
+                            page=owners_tab)
     body = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "saved version 2" in body and "Admin goal" in body and "Owner goal" in body
@@ -451,8 +456,8 @@ def test_saving_over_a_newer_version_is_refused_with_both_shown(world, as_user):
     with in_db():
         assert "Admin goal" in library.get_version(t).source
     # Saving again, deliberately, on top of version 2 works.
-    again = owner.send(f"/library/{template.id}/edit", {
-        "source": make_source(title="Contested", goal="Owner goal"), "based_on": 2})
+    again = owner.submit(editor, {"source": make_source(title="Contested", goal="Owner goal")},
+                         page=response)
     assert again.status_code == 303 and row(template.id).current_version == 3
 
 
@@ -461,7 +466,7 @@ def test_saving_over_a_newer_version_is_refused_with_both_shown(world, as_user):
 def test_fork_copies_privately_with_lineage_and_counts(world, lib, as_user):
     upstream = lib["public"]
     c = as_user(world.clin_b)
-    response = c.send(f"/library/{upstream.id}/fork", {})
+    response = c.submit(f"/library/{upstream.id}", action=f"/library/{upstream.id}/fork")
     assert response.status_code == 303
     fork_id = int(response.headers["Location"].rsplit("/", 1)[1])
     with in_db():
@@ -487,11 +492,11 @@ def test_upstream_newer_notice_and_diff_against_upstream(world, lib, as_user):
     fork = add_fork(world.clin_b, upstream)
     owner = as_user(world.clin_a1)
     for n in (2, 3):
-        owner.send(f"/library/{upstream.id}/edit", {
-            "source": make_source(title="Public plan", goal=f"Upstream goal {n}"), "based_on": n - 1})
+        owner.submit(f"/library/{upstream.id}/edit", {
+            "source": make_source(title="Public plan", goal=f"Upstream goal {n}")})
     c = as_user(world.clin_b)
-    c.send(f"/library/{fork.id}/edit", {
-        "source": make_source(title="Public plan", homework="Call an old friend"), "based_on": 1})
+    c.submit(f"/library/{fork.id}/edit", {
+        "source": make_source(title="Public plan", homework="Call an old friend")})
     page = c.get(f"/library/{fork.id}").get_data(as_text=True)
     assert "Upstream has a newer version (3)" in page
     assert f"/library/{fork.id}/diff/upstream" in page
@@ -503,7 +508,8 @@ def test_upstream_newer_notice_and_diff_against_upstream(world, lib, as_user):
     changes = c.get(f"/library/{upstream.id}/diff?a=1&b=3").get_data(as_text=True)
     assert '<span class="add">+## Goal: Upstream goal 3</span>' in changes
     # Once the upstream is no longer shared, the fork keeps its lineage without a link.
-    owner.send(f"/library/{upstream.id}/visibility", {"visibility": "private"})
+    owner.submit(f"/library/{upstream.id}", {"visibility": "private"},
+                 action=f"/library/{upstream.id}/visibility")
     page = c.get(f"/library/{fork.id}").get_data(as_text=True)
     assert "no longer shared with you" in page and f'href="/library/{upstream.id}' not in page
     assert c.get(f"/library/{fork.id}/diff/upstream").status_code == 404
@@ -512,9 +518,8 @@ def test_upstream_newer_notice_and_diff_against_upstream(world, lib, as_user):
 def test_diff_of_two_versions_escapes_and_marks_lines(world, as_user):
     template = add_template(world.clin_a1, "private", title="Diffed")
     c = as_user(world.clin_a1)
-    c.send(f"/library/{template.id}/edit", {
-        "source": make_source(title="Diffed", homework="Read <b>this</b> & <script>x</script>"),
-        "based_on": 1})
+    c.submit(f"/library/{template.id}/edit", {
+        "source": make_source(title="Diffed", homework="Read <b>this</b> & <script>x</script>")})
     body = c.get(f"/library/{template.id}/diff?a=1&b=2").get_data(as_text=True)
     assert '<span class="del">-- Keep a daily worry log</span>' in body
     assert ('<span class="add">+- Read &lt;b&gt;this&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;'
@@ -530,10 +535,10 @@ def test_diff_of_two_versions_escapes_and_marks_lines(world, as_user):
 def test_fork_of_an_older_version_records_it(world, as_user):
     template = add_template(world.clin_a1, "practice", title="Old and new")
     c = as_user(world.clin_a1)
-    c.send(f"/library/{template.id}/edit", {"source": make_source(title="Old and new", goal="New"),
-                                            "based_on": 1})
+    c.submit(f"/library/{template.id}/edit", {"source": make_source(title="Old and new", goal="New")})
     colleague = as_user(world.clin_a2)
-    response = colleague.send(f"/library/{template.id}/fork", {"version": 1})
+    response = colleague.submit(f"/library/{template.id}?version=1",
+                                action=f"/library/{template.id}/fork")
     fork_id = int(response.headers["Location"].rsplit("/", 1)[1])
     fork = row(fork_id)
     assert fork.forked_from_version == 1

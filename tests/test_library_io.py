@@ -42,20 +42,15 @@ EXPECTED = {  # file -> (line, words of the message)
 }
 
 
-def upload(c, files: dict, url="/library/import", **fields):
+def upload(c, files: dict, **fields):
+    """The import page's form, with these files chosen."""
     data = {"files": [(io.BytesIO(content), name) for name, content in files.items()], **fields}
-    return c.send(url, data, content_type="multipart/form-data")
+    return c.submit("/library/import", data, action="/library/import")
 
 
-def confirm_form(html: str) -> dict:
-    """The fields of the confirm form as a browser would send them."""
-    form = html[html.index('action="/library/import/confirm"'):]
-    form = form[:form.index("</form>")]
-    names = re.findall(r'<input type="hidden" name="name" value="([^"]*)">', form)
-    sources = [_unescape(s) for s in re.findall(r'<textarea name="source" hidden>(.*?)</textarea>',
-                                                form, re.S)]
-    visibility = re.search(r'name="visibility" value="([^"]*)"', form).group(1)
-    return {"name": [_unescape(n) for n in names], "source": sources, "visibility": visibility}
+def confirm(c, preview):
+    """Press Import on the preview page on screen."""
+    return c.submit("/library/import", action="/library/import/confirm", page=preview)
 
 
 def _unescape(text):
@@ -84,8 +79,7 @@ def test_import_preview_then_confirm_stores_all_in_one_go(world, as_user):
     assert preview.status_code == 200
     assert "Imported one" in html and "Imported two" in html and "Import 2 templates" in html
     assert template_count() == 0  # step 1 stores nothing
-    response = c.send("/library/import/confirm", confirm_form(html),
-                      content_type="multipart/form-data")
+    response = confirm(c, preview)
     assert response.status_code == 303
     with in_db():
         rows = {t.title: t for t in Template.select()}
@@ -121,29 +115,29 @@ def test_confirm_rechecks_and_refuses_a_batch_with_any_bad_file(world, as_user):
     forged = {"name": ["good.md", "sneaky.md"],
               "source": [make_source(title="Good"), "---\nno: title\n---\n"],
               "visibility": "private"}
-    response = c.send("/library/import/confirm", forged, content_type="multipart/form-data")
+    # Forged: a confirm form no preview page offered (the server must check again).
+    response = c.forge("/library/import/confirm", forged, content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "Nothing was imported" in html
     assert "sneaky.md" in html and "no &#39;title&#39;" in html
     assert template_count() == 0
     bad_visibility = dict(forged, source=[make_source(), make_source()], visibility="world")
-    assert c.send("/library/import/confirm", bad_visibility,
+    assert c.forge("/library/import/confirm", bad_visibility,
                   content_type="multipart/form-data").status_code == 400
     assert template_count() == 0
 
 
 def test_import_pasted_text_and_nothing_chosen(world, as_user):
     c = as_user(world.clin_a1)
-    empty = c.send("/library/import", {"pasted": "  ", "visibility": "private"})
+    empty = c.submit("/library/import", {"pasted": "  ", "visibility": "private"})
     assert empty.status_code == 422 and "Choose one or more" in empty.get_data(as_text=True)
-    preview = c.send("/library/import", {"pasted": make_source(title="Pasted plan"),
-                                         "visibility": "private"})
+    preview = c.submit("/library/import", {"pasted": make_source(title="Pasted plan"),
+                                           "visibility": "private"})
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "Pasted plan" in html and "&lt;pasted text&gt;" in html
-    assert c.send("/library/import/confirm", confirm_form(html),
-                  content_type="multipart/form-data").status_code == 303
+    assert confirm(c, preview).status_code == 303
     assert template_count() == 1
-    bad = c.send("/library/import", {"pasted": "---\ntitle: x\n", "visibility": "private"})
+    bad = c.submit("/library/import", {"pasted": "---\ntitle: x\n", "visibility": "private"})
     assert bad.status_code == 422 and "never closed" in bad.get_data(as_text=True)
 
 
@@ -157,8 +151,7 @@ def test_zip_import_with_folders_and_skips(world, as_user):
     assert preview.status_code == 200
     assert "library.zip/plans/a.md" in html and "library.zip/plans/deep/b.md" in html
     assert "README.txt (not a .md file)" in html and "junk" not in html
-    assert c.send("/library/import/confirm", confirm_form(html),
-                  content_type="multipart/form-data").status_code == 303
+    assert confirm(c, preview).status_code == 303
     with in_db():
         assert {t.title for t in Template.select()} == {"Zip A", "Zip B"}
 
@@ -227,8 +220,7 @@ def test_export_import_round_trip_keeps_the_structure(world, as_user, app):
     other = as_user(world.clin_b)
     preview = upload(other, {"export.zip": response.data})
     assert preview.status_code == 200
-    assert other.send("/library/import/confirm", confirm_form(preview.get_data(as_text=True)),
-                      content_type="multipart/form-data").status_code == 303
+    assert confirm(other, preview).status_code == 303
     with in_db():
         imported = {t.title: t for t in Template.select().where(Template.owner == world.clin_b.id)}
         assert len(imported) == 5

@@ -72,8 +72,8 @@ def test_severity_bands(instrument, value, band):
     ("PCL-5", "81", 0, 80), ("ISI", "-1", 0, 28), ("PSS-10", "41", 0, 40)])
 def test_score_out_of_range_is_refused_naming_the_range(world, as_user, instrument, bad, low, high):
     c = as_user(world.clin_a1)
-    response = c.send(f"/clients/{world.client_a1.id}/scores",
-                      {"instrument": instrument, "score": bad, "taken_on": "2025-01-10"})
+    response = c.submit(f"/clients/{world.client_a1.id}/progress",
+                        {"instrument": instrument, "score": bad, "taken_on": "2025-01-10"})
     assert response.status_code == 422
     assert f"between {low} and {high}" in response.get_data(as_text=True)
     with in_db():
@@ -83,9 +83,11 @@ def test_score_out_of_range_is_refused_naming_the_range(world, as_user, instrume
 def test_unknown_instrument_and_bad_input_are_refused(world, as_user):
     c = as_user(world.clin_a1)
     url = f"/clients/{world.client_a1.id}/scores"
-    assert c.send(url, {"instrument": "XYZ-1", "score": "3"}).status_code == 422
-    assert c.send(url, {"instrument": "GAD-7", "score": "many"}).status_code == 422
-    assert c.send(url, {"instrument": "GAD-7", "score": "3", "taken_on": "2999-01-01"}).status_code == 422
+    # Forged: the page offers no such instrument, and its number field sends no words.
+    assert c.forge(url, {"instrument": "XYZ-1", "score": "3"}).status_code == 422
+    assert c.forge(url, {"instrument": "GAD-7", "score": "many"}).status_code == 422
+    page = f"/clients/{world.client_a1.id}/progress"
+    assert c.submit(page, {"instrument": "GAD-7", "score": "3", "taken_on": "2999-01-01"}).status_code == 422
     with in_db():
         assert MeasureScore.select().count() == 0
 
@@ -95,19 +97,19 @@ def test_score_meeting_a_goal_target_marks_it_met_once(world, as_user):
     _plan, (worry,) = make_plan(client, ("Reduce worry",), measure="GAD-7", target="GAD-7 below 10")
     _p2, (mood,) = make_plan(client, ("Lift mood",), measure="PHQ-9", target="PHQ-9 at or below 9")
     c = as_user(world.clin_a1)
-    url = f"/clients/{client.id}/scores"
+    url = f"/clients/{client.id}/progress"
     for value, day in (("15", "2025-01-06"), ("12", "2025-02-03")):
-        assert c.send(url, {"instrument": "GAD-7", "score": value, "taken_on": day}).status_code == 303
+        assert c.submit(url, {"instrument": "GAD-7", "score": value, "taken_on": day}).status_code == 303
     with in_db():
         assert Goal.get_by_id(worry.id).target_met_on is None
         latest = measures.latest_scores(client.id)
         assert measures.target_status(Goal.get_by_id(worry.id), latest) == \
             "3 points to go (latest 12 on 03 Feb 2025)"
-    met = c.send(url, {"instrument": "GAD-7", "score": "8", "taken_on": "2025-03-03"},
+    met = c.submit(url, {"instrument": "GAD-7", "score": "8", "taken_on": "2025-03-03"},
                  follow_redirects=True)
     assert "Target met: Reduce worry" in met.get_data(as_text=True)
-    c.send(url, {"instrument": "GAD-7", "score": "6", "taken_on": "2025-03-31"})
-    c.send(url, {"instrument": "GAD-7", "score": "13", "taken_on": "2025-04-28"})
+    c.submit(url, {"instrument": "GAD-7", "score": "6", "taken_on": "2025-03-31"})
+    c.submit(url, {"instrument": "GAD-7", "score": "13", "taken_on": "2025-04-28"})
     with in_db():
         assert Goal.get_by_id(worry.id).target_met_on == dt.date(2025, 3, 3)
         assert Goal.get_by_id(mood.id).target_met_on is None  # another instrument
@@ -135,9 +137,10 @@ def test_progress_page_draws_scores_against_the_target_with_tables(world, as_use
     _plan, (worry,) = make_plan(client, ("Reduce worry",), measure="GAD-7", target="GAD-7 below 10")
     c = as_user(world.clin_a1)
     for value, day in (("16", "2025-01-06"), ("12", "2025-02-03"), ("9", "2025-03-03")):
-        c.send(f"/clients/{client.id}/scores", {"instrument": "GAD-7", "score": value, "taken_on": day})
-    c.send(f"/clients/{client.id}/notes", {"date": "2025-03-03", "format": "free", "body": "x",
-                                           f"goal-{worry.id}-rating": "7"})
+        c.submit(f"/clients/{client.id}/progress", {"instrument": "GAD-7", "score": value, "taken_on": day})
+    c.submit(f"/clients/{client.id}/notes/new?format=free",
+             {"date": "2025-03-03", "format": "free", "body": "x", f"goal-{worry.id}-rating": "7"},
+             action=f"/clients/{client.id}/notes")
     response = c.get(f"/clients/{client.id}/progress")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -160,18 +163,18 @@ def test_custom_measures_have_their_own_range(world, as_user):
     c = as_user(world.clin_a1)
     assert c.get("/admin/measures").status_code == 404
     admin = as_user(world.admin_a)
-    assert admin.send("/admin/measures", {"name": "WEMWBS", "min_score": "14",
+    assert admin.submit("/admin/measures", {"name": "WEMWBS", "min_score": "14",
                                           "max_score": "70"}).status_code == 303
-    assert admin.send("/admin/measures", {"name": "PHQ-9", "min_score": "0",
+    assert admin.submit("/admin/measures", {"name": "PHQ-9", "min_score": "0",
                                           "max_score": "5"}).status_code == 422
-    assert admin.send("/admin/measures", {"name": "Bad", "min_score": "9",
+    assert admin.submit("/admin/measures", {"name": "Bad", "min_score": "9",
                                           "max_score": "3"}).status_code == 422
-    url = f"/clients/{world.client_a1.id}/scores"
-    low = c.send(url, {"instrument": "WEMWBS", "score": "10"})
+    url = f"/clients/{world.client_a1.id}/progress"
+    low = c.submit(url, {"instrument": "WEMWBS", "score": "10"})
     assert low.status_code == 422 and "between 14 and 70" in low.get_data(as_text=True)
-    assert c.send(url, {"instrument": "WEMWBS", "score": "52"}).status_code == 303
-    # Another practice does not have it.
-    assert as_user(world.clin_b).send(f"/clients/{world.client_b.id}/scores",
+    assert c.submit(url, {"instrument": "WEMWBS", "score": "52"}).status_code == 303
+    # Another practice does not have it (forged: its page does not offer it).
+    assert as_user(world.clin_b).forge(f"/clients/{world.client_b.id}/scores",
                                       {"instrument": "WEMWBS", "score": "52"}).status_code == 422
     with in_db():
         assert CustomMeasure.select().count() == 1
@@ -183,7 +186,7 @@ def test_scores_outside_scope_are_404(world, as_user, who):
     c = as_user(getattr(world, who))
     client = world.client_a1
     attempts = [c.get(f"/clients/{client.id}/progress"),
-                c.send(f"/clients/{client.id}/scores", {"instrument": "GAD-7", "score": "5"})]
+                c.forge(f"/clients/{client.id}/scores", {"instrument": "GAD-7", "score": "5"})]  # forged
     assert [r.status_code for r in attempts] == [404, 404]
     with in_db():
         assert MeasureScore.select().count() == 0

@@ -33,7 +33,13 @@ def note_form(goals=(), body="Discussed the week.", **extra):
 
 
 def write_note(c, client, goals=(), **extra):
-    response = c.send(f"/clients/{client.id}/notes", note_form(goals, **extra))
+    """Fill in the new-note page's form; `confirm_missing` answers the question the page asks
+    when a goal has no progress (the confirmation exists only on that answer)."""
+    new, action = f"/clients/{client.id}/notes/new", f"/clients/{client.id}/notes"
+    confirm = extra.pop("confirm_missing", None)
+    response = c.submit(new, note_form(goals, **extra), action=action)
+    if confirm and response.status_code == 422:
+        response = c.submit(new, {"confirm_missing": confirm}, action=action, page=response)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
@@ -85,12 +91,12 @@ def test_formats_use_the_practice_templates_and_admins_edit_them(world, as_user)
     with in_db():
         assert NoteTemplate.select().where(NoteTemplate.practice == world.practice_a).count() == 3
     assert c.get("/admin/note-templates").status_code == 404
-    assert c.send("/admin/note-templates", {"DAP": "hacked"}).status_code == 404
+    assert c.forge("/admin/note-templates", {"DAP": "hacked"}).status_code == 404  # no page for them
     admin = as_user(world.admin_a)
     assert "What did we agree" in admin.get("/admin/note-templates").get_data(as_text=True)
-    saved = admin.send("/admin/note-templates", {"DAP": "## Data\n\n## Next steps\nOur agreement:",
-                                                 "SOAP": notes.DEFAULT_TEMPLATES["SOAP"],
-                                                 "free": "Free form"})
+    saved = admin.submit("/admin/note-templates", {"DAP": "## Data\n\n## Next steps\nOur agreement:",
+                                                   "SOAP": notes.DEFAULT_TEMPLATES["SOAP"],
+                                                   "free": "Free form"})
     assert saved.status_code == 303
     assert "Our agreement:" in c.get(f"/clients/{world.client_a1.id}/notes/new").get_data(as_text=True)
     # Practice B keeps its own defaults.
@@ -103,7 +109,7 @@ def test_goal_left_without_progress_asks_for_confirmation(world, as_user):
     _plan, (worry, sleep) = make_plan(client, ("Reduce worry", "Sleep through the night"))
     c = as_user(world.clin_a1)
     data = note_form([worry], body="Session about *worry* and a unique phrase 4711")
-    refused = c.send(f"/clients/{client.id}/notes", data)
+    refused = c.submit(f"/clients/{client.id}/notes/new", data, action=f"/clients/{client.id}/notes")
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert "unique phrase 4711" in html and 'name="confirm_missing"' in html
@@ -126,7 +132,8 @@ def test_closed_goals_need_no_progress_and_bad_ratings_are_refused(world, as_use
     with in_db():
         Goal.update(status="achieved").where(Goal.id == done.id).execute()
     c = as_user(world.clin_a1)
-    bad = c.send(f"/clients/{client.id}/notes", note_form([worry], **{f"goal-{worry.id}-rating": "11"}))
+    bad = c.submit(f"/clients/{client.id}/notes/new", note_form([worry], **{f"goal-{worry.id}-rating": "11"}),
+                   action=f"/clients/{client.id}/notes")
     assert bad.status_code == 422 and "from 0 to 10" in bad.get_data(as_text=True)
     write_note(c, client, [worry])  # the achieved goal is carried but not required
 
@@ -161,27 +168,37 @@ def test_signed_note_is_locked_and_addenda_keep_author_and_time(world, as_user):
     form = c.get(f"/notes/{note_id}/edit").get_data(as_text=True)
     assert "Original text" in form and f'name="goal-{worry.id}-rating" type="number"' in form
     assert 'value="5"' in form and "No progress recorded yet." in form  # not its own "last session"
-    edited = c.send(f"/notes/{note_id}", note_form([worry], body="Edited before signing"))
+    edited = c.submit(f"/notes/{note_id}/edit", note_form([worry], body="Edited before signing"),
+                      action=f"/notes/{note_id}")
     assert edited.status_code == 303
-    assert c.send(f"/notes/{note_id}/addenda", {"body": "too early"}).status_code == 422
-    assert c.send(f"/notes/{note_id}/sign").status_code == 303
+    # Forged: an unsigned note offers no addendum form.
+    assert c.forge(f"/notes/{note_id}/addenda", {"body": "too early"}).status_code == 422
+    # Pages left open in other tabs while the note is signed.
+    open_edit, open_detail = c.get(f"/notes/{note_id}/edit"), c.get(f"/notes/{note_id}")
+    assert c.submit(f"/notes/{note_id}", action=f"/notes/{note_id}/sign").status_code == 303
     with in_db():
         before = SessionNote.get_by_id(note_id).__data__.copy()
         entries = list(ProgressEntry.select().where(ProgressEntry.note == note_id).dicts())
         assert before["signed_at"] is not None and before["body"] == "Edited before signing"
 
-    locked = c.send(f"/notes/{note_id}", note_form([worry], body="Rewritten after signing"))
+    locked = c.submit(f"/notes/{note_id}/edit", note_form([worry], body="Rewritten after signing"),
+                      page=open_edit)
     assert locked.status_code == 409 and "signed and locked" in locked.get_data(as_text=True)
     assert c.get(f"/notes/{note_id}/edit").status_code == 409
-    assert c.send(f"/notes/{note_id}/sign").status_code == 409
+    assert c.submit(f"/notes/{note_id}", action=f"/notes/{note_id}/sign",
+                    page=open_detail).status_code == 409
     with in_db():
         assert SessionNote.get_by_id(note_id).__data__ == before
         assert list(ProgressEntry.select().where(ProgressEntry.note == note_id).dicts()) == entries
 
-    assert c.send(f"/notes/{note_id}/addenda", {"body": "Correction: *Tuesday*"}).status_code == 303
+    addenda_url = f"/notes/{note_id}/addenda"
+    assert c.submit(f"/notes/{note_id}", {"body": "Correction: *Tuesday*"},
+                    action=addenda_url).status_code == 303
     supervisor = as_user(world.admin_a)
-    assert supervisor.send(f"/notes/{note_id}/addenda", {"body": "Reviewed"}).status_code == 303
-    assert supervisor.send(f"/notes/{note_id}/addenda", {"body": "  "}).status_code == 422
+    assert supervisor.submit(f"/notes/{note_id}", {"body": "Reviewed"},
+                             action=addenda_url).status_code == 303
+    assert supervisor.submit(f"/notes/{note_id}", {"body": "  "},
+                             action=addenda_url).status_code == 422
     with in_db():
         addenda = list(NoteAddendum.select().where(NoteAddendum.note == note_id).order_by(NoteAddendum.id))
         assert [(a.author_id, a.body_html) for a in addenda] == [
@@ -198,9 +215,10 @@ def test_only_the_author_changes_an_unsigned_note(world, as_user):
     note_id = write_note(c, world.client_a1, body="Mine")
     admin = as_user(world.admin_a)
     assert admin.get(f"/notes/{note_id}").status_code == 200  # supervision reads
-    refused = admin.send(f"/notes/{note_id}", note_form(body="Theirs"))
+    # Forged: a non-author is offered no edit form and no Sign button.
+    refused = admin.forge(f"/notes/{note_id}", note_form(body="Theirs"))
     assert refused.status_code == 403 and "Only the clinician" in refused.get_data(as_text=True)
-    assert admin.send(f"/notes/{note_id}/sign").status_code == 403
+    assert admin.forge(f"/notes/{note_id}/sign").status_code == 403
     with in_db():
         note = SessionNote.get_by_id(note_id)
         assert note.body == "Mine" and note.signed_at is None
@@ -215,11 +233,12 @@ def test_note_urls_outside_scope_are_404_unchanged_and_audited(world, as_user, w
         before = SessionNote.get_by_id(note_id).__data__.copy()
     c = as_user(getattr(world, who))
     attempts = [c.get(f"/notes/{note_id}"), c.get(f"/notes/{note_id}/edit"),
-                c.send(f"/notes/{note_id}", note_form(body="Hacked")),
-                c.send(f"/notes/{note_id}/sign"), c.send(f"/notes/{note_id}/addenda", {"body": "x"}),
+                # Forged posts: none of these pages is open to this user.
+                c.forge(f"/notes/{note_id}", note_form(body="Hacked")),
+                c.forge(f"/notes/{note_id}/sign"), c.forge(f"/notes/{note_id}/addenda", {"body": "x"}),
                 c.send(f"/notes/{note_id}/sign", htmx=True),
                 c.get(f"/clients/{client.id}/notes/new"), c.get(f"/clients/{client.id}/notes"),
-                c.send(f"/clients/{client.id}/notes", note_form([worry], body="Injected"))]
+                c.forge(f"/clients/{client.id}/notes", note_form([worry], body="Injected"))]
     assert [r.status_code for r in attempts] == [404] * len(attempts)
     assert all("Private" not in r.get_data(as_text=True) for r in attempts)
     with in_db():
@@ -234,7 +253,7 @@ def test_note_changes_are_audited_without_clinical_text(world, as_user):
     c = as_user(world.clin_a1)
     note_id = write_note(c, world.client_a1, body="Very private words")
     c.get(f"/notes/{note_id}")
-    c.send(f"/notes/{note_id}/sign")
+    c.submit(f"/notes/{note_id}", action=f"/notes/{note_id}/sign")
     with in_db():
         actions = [e.action for e in AuditEvent.select().where(AuditEvent.target_type == "note")]
         assert {"note.create", "note.view", "note.sign"} <= set(actions)

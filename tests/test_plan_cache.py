@@ -100,7 +100,7 @@ def test_second_view_comes_from_the_cache(world, as_user, plan_id):
     with count_queries() as hit:
         response = c.get(f"/plans/{plan_id}")  # cached by the view above
     assert response.status_code == 200
-    # the session, the scoped plan with its newest change, the view's audit event
+    # the session, the scoped plan with its counter, the view's audit event
     assert hit.count <= 4, hit.statements
 
 
@@ -132,22 +132,3 @@ def test_the_cache_stays_within_its_bound():
     assert cache.size <= 100 and cache.get(9) and cache.get(0) is None
     cache.put("big", "x" * 101)
     assert cache.get("big") is None
-
-
-def test_db_upgrade_prunes_the_change_log_but_keeps_each_plans_newest_row(
-        app, world, as_user, plan_id, runner):
-    from core.models import PlanChange
-    from peewee import fn
-    c = as_user(world.clin_a1)
-    with in_db():
-        Goal.update(title="Edited once").where(Goal.id == first_goal(plan_id).id).execute()
-        newest = dict(PlanChange.select(PlanChange.plan_id, fn.MAX(PlanChange.id))
-                      .group_by(PlanChange.plan_id).tuples())
-        assert PlanChange.select().count() > len(newest)
-    cached = without_tokens(view(c, plan_id))
-    result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "old plan change rows pruned" in result.output
-    with in_db():
-        assert {p: i for p, i in PlanChange.select(PlanChange.plan_id, PlanChange.id).tuples()} \
-            == newest
-    assert without_tokens(view(c, plan_id)) == cached and "Edited once" in cached

@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 import pathlib
 import re
 
@@ -25,13 +26,12 @@ def make_template(user, name="depression-cbt-behavioral-activation.md", visibili
 
 
 def start_plan(c, client, template, goals=None, start="2026-01-05", **extra):
-    if goals is None:
-        with in_db():
-            n = len(parse_template(
-                TemplateVersion.get(TemplateVersion.template == template.id).source).goals)
-    data = {"template": template.id, "version": 1, "start_date": start,
-            "goals": goals if goals is not None else [str(i) for i in range(n)], **extra}
-    response = c.send(f"/clients/{client.id}/plans", data)
+    """Confirm the preview page's form: every goal ticked unless `goals` says which."""
+    data = {"start_date": start, **extra}
+    if goals is not None:
+        data["goals"] = goals
+    response = c.submit(f"/clients/{client.id}/plans/new?template={template.id}", data,
+                        action=f"/clients/{client.id}/plans")
     assert response.status_code == 303, response.get_data(as_text=True)[:800]
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
@@ -69,9 +69,7 @@ def test_client_page_suggests_matching_template_and_reaches_active_plan_in_three
     assert (today + dt.timedelta(weeks=12)).strftime("%d %b %Y") in text
     # 2: confirm with the defaults (every goal ticked, today's date) -> 3: the plan page
     goals = re.findall(r'name="goals" value="(\d+)" checked', text)
-    response = c.send(f"/clients/{world.client_a1.id}/plans",
-                      {"template": depression.id, "version": 1, "start_date": today.isoformat(),
-                       "goals": goals})
+    response = c.submit(link, action=f"/clients/{world.client_a1.id}/plans", page=preview)
     assert response.status_code == 303
     plan_page = c.get(response.headers["Location"])
     assert plan_page.status_code == 200
@@ -109,8 +107,9 @@ def test_preview_choices_baselines_and_placeholders(world, depression, as_user):
 
 def test_plan_with_no_goals_is_refused(world, depression, as_user):
     c = as_user(world.clin_a1)
-    response = c.send(f"/clients/{world.client_a1.id}/plans",
-                      {"template": depression.id, "version": 1, "start_date": "2026-01-05"})
+    response = c.submit(f"/clients/{world.client_a1.id}/plans/new?template={depression.id}",
+                        {"start_date": "2026-01-05", "goals": []},  # every box unticked
+                        action=f"/clients/{world.client_a1.id}/plans")
     assert response.status_code == 422 and "at least one goal" in response.get_data(as_text=True)
     with in_db():
         assert Plan.select().count() == 0
@@ -118,7 +117,8 @@ def test_plan_with_no_goals_is_refused(world, depression, as_user):
 
 def test_blank_plan_and_add_goal_in_place(world, as_user):
     c = as_user(world.clin_a1)
-    response = c.send(f"/clients/{world.client_a1.id}/plans", {"blank": "1", "title": "Our plan"})
+    response = c.submit(f"/clients/{world.client_a1.id}/plans/new", {"title": "Our plan"},
+                        action=f"/clients/{world.client_a1.id}/plans")
     plan_id = int(response.headers["Location"].rsplit("/", 1)[1])
     form = c.hx_get(f"/plans/{plan_id}/goals/new")
     assert form.status_code == 200 and "<html" not in form.get_data(as_text=True)
@@ -158,9 +158,9 @@ def test_goal_inline_edit_contract(world, plan_id, as_user):
 def test_goal_edit_without_javascript(world, plan_id, as_user):
     c = as_user(world.clin_a1)
     goal = first_goal(plan_id)
-    response = c.send(f"/goals/{goal.id}", {"title": "Plain form save works", "version": goal.version})
+    response = c.submit(f"/goals/{goal.id}/edit", {"title": "Plain form save works"})
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/plans/{plan_id}#goal-{goal.id}")
-    bad = c.send(f"/goals/{goal.id}", {"title": "", "measure": "typed", "version": goal.version + 1})
+    bad = c.submit(f"/goals/{goal.id}/edit", {"title": "", "measure": "typed"})
     assert bad.status_code == 422 and "<html" in bad.get_data(as_text=True)
     assert 'value="typed"' in bad.get_data(as_text=True)
 
@@ -240,11 +240,13 @@ def test_remove_and_undo(world, plan_id, as_user):
         assert Goal.get_by_id(goal.id).deleted_at is None
         objective = Objective.select().where(Objective.goal == goal.id).first()
     # Without JavaScript: a redirect, and the next page offers Undo.
-    response = c.send(f"/objectives/{objective.id}/remove")
+    response = c.submit(f"/plans/{plan_id}", action=f"/objectives/{objective.id}/remove")
     assert response.status_code == 303
-    page = c.get(response.headers["Location"]).get_data(as_text=True)
+    shown = c.get(response.headers["Location"])
+    page = shown.get_data(as_text=True)
     assert f"/objectives/{objective.id}/restore" in page and "Undo" in page
-    assert c.send(f"/objectives/{objective.id}/restore").status_code == 303
+    assert c.submit(response.headers["Location"], action=f"/objectives/{objective.id}/restore",
+                    page=shown).status_code == 303
     with in_db():
         assert Objective.get_by_id(objective.id).deleted_at is None
 
@@ -257,8 +259,10 @@ def test_status_is_one_click_and_goals_reorder(world, plan_id, as_user):
     assert c.send(f"/goals/{goal.id}/status", {"status": "nonsense"}, htmx=True).status_code == 422
     with in_db():
         order = [g.id for g in Goal.select().where(Goal.plan == plan_id).order_by(Goal.position)]
-    listing = c.send(f"/goals/{order[0]}/move", {"direction": "down"}, htmx=True)
-    assert listing.status_code == 200 and listing.get_data(as_text=True).lstrip().startswith('<section id="goal-list"')
+    moved = c.send(f"/goals/{order[0]}/move", {"direction": "down"}, htmx=True)
+    # Nothing is redrawn (static/stepwise.js moves the neighbour's node): an event names both.
+    assert moved.status_code == 204 and json.loads(moved.headers["HX-Trigger"]) == {
+        "goal-moved": {"goal": order[0], "other": order[1], "direction": "down"}}
     with in_db():
         assert [g.id for g in Goal.select().where(Goal.plan == plan_id).order_by(Goal.position)] == \
             [order[1], order[0]] + order[2:]
@@ -308,7 +312,7 @@ def test_every_plan_url_is_404_outside_scope(world, plan_id, as_user, who):
         assert c.get(url).status_code == 404, url
         assert c.hx_get(url).status_code == 404, url
     for url, data in posts:
-        assert c.send(url, data).status_code == 404, url
+        assert c.forge(url, data).status_code == 404, url  # forged: no page is open to them
         assert c.send(url, data, htmx=True).status_code == 404, url
     with in_db():
         assert [list(m.select().dicts()) for m in (Plan, Goal, Objective, Intervention, Revision)] == before
@@ -350,9 +354,10 @@ def test_history_keeps_old_target_date(world, plan_id, as_user):
 
 def test_agreement_and_changed_since(world, plan_id, as_user):
     c = as_user(world.clin_a1)
-    assert c.send(f"/plans/{plan_id}/agreement", {"client_name": ""}).status_code == 422
-    assert c.send(f"/plans/{plan_id}/agreement", {"client_name": "Ada Lovelace",
-                                                  "agreed_on": "2026-01-05"}).status_code == 303
+    agreement = f"/plans/{plan_id}/agreement"
+    assert c.submit(f"/plans/{plan_id}", {"client_name": ""}, action=agreement).status_code == 422
+    assert c.submit(f"/plans/{plan_id}", {"client_name": "Ada Lovelace", "agreed_on": "2026-01-05"},
+                    action=agreement).status_code == 303
     page = c.get(f"/plans/{plan_id}").get_data(as_text=True)
     assert "Reviewed and agreed by <strong>Ada Lovelace</strong>" in page
     assert "Changed since the client agreed" not in page
@@ -437,9 +442,8 @@ def test_save_plan_as_template_leaves_client_details_out(world, plan_id, as_user
     form = c.get(f"/plans/{plan_id}/save-as-template").get_data(as_text=True)
     assert "Lovelace" not in form and "Ada walks" not in form and "{client_first_name} walks" in form
     source = re.search(r'<textarea id="source" name="source"[^>]*>(.*?)</textarea>', form, re.S).group(1)
-    import html
-    response = c.send(f"/plans/{plan_id}/save-as-template", {"source": html.unescape(source),
-                                                             "visibility": "practice"})
+    assert "{client_first_name} walks" in source
+    response = c.submit(f"/plans/{plan_id}/save-as-template", {"visibility": "practice"})
     assert response.status_code == 303
     with in_db():
         template = Template.select().order_by(Template.id.desc()).first()

@@ -9,14 +9,15 @@ import pytest
 from core.db import utcnow
 from core.models import (AuditEvent, Client, Goal, Homework, PortalAccount, PortalInvitation,
                          PortalSession, ProgressEntry)
-from tests.conftest import PASSWORD, Browserless, in_db
+from tests.conftest import PASSWORD, Browserless, in_db, parse_forms, pick_form
 from tests.test_notes import make_plan, write_note
 
 PORTAL_PASSWORD = "a client's own long passphrase"
 
 
 def invite(as_user, clinician, client, email):
-    response = as_user(clinician).send(f"/clients/{client.id}/portal-invitation", {"email": email})
+    response = as_user(clinician).submit(f"/clients/{client.id}", {"email": email},
+                                         action=f"/clients/{client.id}/portal-invitation")
     assert response.status_code == 200, response.get_data(as_text=True)[:1000]
     link = re.search(r'value="(http://[^"]+/portal/invitations/[^"]+)"', response.get_data(as_text=True))
     return link.group(1).split("localhost", 1)[-1]
@@ -24,7 +25,7 @@ def invite(as_user, clinician, client, email):
 
 def join(app, path, password=PORTAL_PASSWORD):
     c = Browserless(app)
-    response = c.send(path, {"password": password, "password_confirm": password})
+    response = c.submit(path, {"password": password, "password_confirm": password})
     assert response.status_code == 303, response.get_data(as_text=True)[:1000]
     c._token = None  # the session is new after sign-in
     return c
@@ -32,7 +33,7 @@ def join(app, path, password=PORTAL_PASSWORD):
 
 def portal_login(app, email, password=PORTAL_PASSWORD):
     c = Browserless(app)
-    response = c.send("/portal/login", {"email": email, "password": password})
+    response = c.submit("/portal/login", {"email": email, "password": password})
     c._token = None
     return c, response
 
@@ -63,9 +64,9 @@ def test_invitation_is_single_use_hashed_and_expiring(app, world, as_user):
     c = Browserless(app)
     page = c.get(path)
     assert page.status_code == 200 and "ada@example.org" in page.get_data(as_text=True)
-    short = c.send(path, {"password": "short", "password_confirm": "short"})
+    short = c.submit(path, {"password": "short", "password_confirm": "short"})
     assert short.status_code == 422 and "at least 12" in short.get_data(as_text=True)
-    differ = c.send(path, {"password": PORTAL_PASSWORD, "password_confirm": PORTAL_PASSWORD + "x"})
+    differ = c.submit(path, {"password": PORTAL_PASSWORD, "password_confirm": PORTAL_PASSWORD + "x"})
     assert differ.status_code == 422
     c = join(app, path)
     assert c.get("/portal/").status_code == 200
@@ -74,7 +75,8 @@ def test_invitation_is_single_use_hashed_and_expiring(app, world, as_user):
         assert account.client_id == world.client_a1.id and account.email == "ada@example.org"
         assert account.password_hash != PORTAL_PASSWORD
     assert Browserless(app).get(path).status_code == 404  # used
-    again = Browserless(app).send(path, {"password": PORTAL_PASSWORD, "password_confirm": PORTAL_PASSWORD})
+    # Forged: the used link has no page any more; a remembered form is all that is left.
+    again = Browserless(app).forge(path, {"password": PORTAL_PASSWORD, "password_confirm": PORTAL_PASSWORD})
     assert again.status_code == 404
 
     expired = invite(as_user, world.clin_a1, world.client_a1, "ada@example.org")
@@ -94,8 +96,8 @@ def test_email_of_another_portal_account_is_refused(app, world, as_user):
     with in_db():
         other = Client.create(practice=world.practice_a, first_name="Bo", last_name="Other",
                               primary_clinician=world.clin_a1)
-    response = as_user(world.clin_a1).send(f"/clients/{other.id}/portal-invitation",
-                                           {"email": "shared@example.org"})
+    response = as_user(world.clin_a1).submit(f"/clients/{other.id}", {"email": "shared@example.org"},
+                                             action=f"/clients/{other.id}/portal-invitation")
     assert response.status_code == 422 and "Another portal account" in response.get_data(as_text=True)
 
 
@@ -116,8 +118,9 @@ def test_portal_shows_only_the_clients_plan_in_plain_language(world, portal_user
 
 def test_client_marks_homework_done_with_feedback_and_the_clinician_sees_it(world, portal_user, as_user):
     hw_id = portal_user.homework_id
-    response = portal_user.send(f"/portal/homework/{hw_id}",
-                                {"status": "done", "feedback": "Writing worries down helped"})
+    card = f"/portal/homework/{hw_id}"
+    response = portal_user.submit("/portal/", {"status": "done", "feedback": "Writing worries down helped"},
+                                  action=card)
     assert response.status_code == 303
     with in_db():
         hw = Homework.get_by_id(hw_id)
@@ -126,7 +129,8 @@ def test_client_marks_homework_done_with_feedback_and_the_clinician_sees_it(worl
         event = AuditEvent.get(AuditEvent.action == "portal.homework.update")
         assert "Writing" not in event.detail and event.practice_id == world.practice_a
     # htmx swaps just the card.
-    swapped = portal_user.send(f"/portal/homework/{hw_id}", {"status": "skipped", "feedback": ""}, htmx=True)
+    form = pick_form(parse_forms(portal_user.get("/portal/").get_data(as_text=True)), card, "/portal/")
+    swapped = portal_user.send(card, form.values({"status": "skipped", "feedback": ""}), htmx=True)
     assert swapped.status_code == 200
     assert swapped.get_data(as_text=True).lstrip().startswith('<article class="panel homework-card"')
     bad = portal_user.send(f"/portal/homework/{hw_id}", {"status": "assigned"}, htmx=True)
@@ -147,20 +151,25 @@ def test_portal_isolation_between_two_clients_of_one_clinician(app, world, as_us
         abroad = Homework.create(client=world.client_b.id, text="Alan's homework")
         before = {h.id: h.__data__.copy() for h in Homework.select()}
     join(app, invite(as_user, world.clin_a1, sibling, "bea@example.org"))
-    attempts = [portal_user.send(f"/portal/homework/{hw}", {"status": "done", "feedback": "mine now"})
+    # Forged: the portal page offers forms only for the client's own homework.
+    attempts = [portal_user.forge(f"/portal/homework/{hw}", {"status": "done", "feedback": "mine now"})
                 for hw in (theirs.id, abroad.id, gone.id, 987654)]
     attempts.append(portal_user.send(f"/portal/homework/{theirs.id}", {"status": "done"}, htmx=True))
-    assert [r.status_code for r in attempts] == [404] * 5
+    # Their own homework removed by the clinician is said plainly (409); the rest is not found.
+    assert [r.status_code for r in attempts] == [404, 404, 409, 404, 404]
+    assert "removed this homework" in attempts[2].get_data(as_text=True)
+    attempts = attempts[:2] + attempts[3:]
     # The same answer as for a missing one (the CSRF token's timestamp aside).
     bodies = {re.sub(r'"X-CSRFToken": "[^"]+"|name="csrf_token" value="[^"]+"', "",
-                     r.get_data(as_text=True)) for r in attempts[:4]}
+                     r.get_data(as_text=True)) for r in attempts[:3]}
     assert len(bodies) == 1
     assert all("Bea" not in r.get_data(as_text=True) for r in attempts)
     with in_db():
         assert {h.id: h.__data__ for h in Homework.select()} == before
         denied = list(AuditEvent.select().where(AuditEvent.action == "access.denied"))
-        assert len(denied) == 5 and {e.target_type for e in denied} == {"homework"}
-        assert {e.target_id for e in denied} == {theirs.id, abroad.id, gone.id, 987654}
+        assert len(denied) == 4 and {e.target_type for e in denied} == {"homework"}
+        assert {e.target_id for e in denied} == {theirs.id, abroad.id, 987654}
+        assert AuditEvent.get(AuditEvent.action == "portal.homework.removed").target_id == gone.id
     html = portal_user.get("/portal/").get_data(as_text=True)
     assert "Bea" not in html and "Alan" not in html
 
@@ -178,10 +187,11 @@ def test_portal_session_reaches_no_clinician_page(world, portal_user):
         response = portal_user.get(url.format(**ids))
         assert response.status_code == 404, url
         assert "Lovelace" not in response.get_data(as_text=True)
-    writes = [portal_user.send(f"/clients/{world.client_a1.id}/homework", {"text": "Injected"}),
-              portal_user.send(f"/notes/{note}/sign"),
-              portal_user.send(f"/clients/{world.client_a1.id}/scores", {"instrument": "GAD-7", "score": "1"}),
-              portal_user.send(f"/clients/{world.client_a1.id}/portal-invitation", {"email": "x@example.org"}),
+    # Forged: no page the portal shows offers these.
+    writes = [portal_user.forge(f"/clients/{world.client_a1.id}/homework", {"text": "Injected"}),
+              portal_user.forge(f"/notes/{note}/sign"),
+              portal_user.forge(f"/clients/{world.client_a1.id}/scores", {"instrument": "GAD-7", "score": "1"}),
+              portal_user.forge(f"/clients/{world.client_a1.id}/portal-invitation", {"email": "x@example.org"}),
               portal_user.send(f"/clients/{world.client_a1.id}/notes", {"body": "x"}, htmx=True)]
     assert [r.status_code for r in writes] == [404] * len(writes)
     with in_db():
@@ -225,13 +235,13 @@ def test_portal_sessions_are_server_side_idle_and_end_at_logout(app, world, port
         token = sess["portal_sid"]
         assert "sid" not in sess and "_user_id" not in sess
     with in_db():
-        PortalSession.update(last_seen=utcnow() - app.config["SESSION_IDLE"] - dt.timedelta(minutes=1)
+        PortalSession.update(last_seen=utcnow() - app.config["SESSION_IDLE"] - dt.timedelta(minutes=2)
                              ).where(PortalSession.token == token).execute()
     assert portal_user.get("/portal/").status_code == 302
     with in_db():
         assert not PortalSession.select().where(PortalSession.token == token).exists()
     c, _ = portal_login(app, "ada@example.org")
-    assert c.send("/portal/logout").status_code == 303
+    assert c.submit("/portal/", action="/portal/logout").status_code == 303
     assert c.get("/portal/").status_code == 302
     with in_db():
         assert PortalSession.select().count() == 0
@@ -246,15 +256,16 @@ def test_portal_writes_need_the_csrf_token(world, portal_user):
 
 
 def test_revoking_access_ends_the_portal_session(world, as_user, portal_user):
-    assert as_user(world.clin_a1).send(f"/clients/{world.client_a1.id}/portal-access/revoke").status_code == 303
+    client_page = f"/clients/{world.client_a1.id}"
+    assert as_user(world.clin_a1).submit(client_page, action=f"{client_page}/portal-access/revoke").status_code == 303
     assert portal_user.get("/portal/").status_code == 302
     with in_db():
         assert PortalAccount.get().active is False and PortalSession.select().count() == 0
 
 
 def test_portal_page_shows_goal_target_progress(world, portal_user, as_user):
-    as_user(world.clin_a1).send(f"/clients/{world.client_a1.id}/scores",
-                                {"instrument": "GAD-7", "score": "8", "taken_on": "2025-03-03"})
+    as_user(world.clin_a1).submit(f"/clients/{world.client_a1.id}/progress",
+                                  {"instrument": "GAD-7", "score": "8", "taken_on": "2025-03-03"})
     html = portal_user.get("/portal/").get_data(as_text=True)
     assert "target met on 03 Mar 2025" in html
     with in_db():

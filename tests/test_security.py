@@ -1,6 +1,6 @@
 from app import create_app
 from core.models import Client
-from tests.conftest import TEST_CONFIG, in_db
+from tests.conftest import PASSWORD, TEST_CONFIG, in_db, parse_forms, pick_form
 
 
 def test_post_without_csrf_token_is_refused(world, as_user):
@@ -40,14 +40,31 @@ def test_security_headers_on_pages(world, as_user):
     assert 'hx-headers=\'{"X-CSRFToken"' in body
 
 
-def test_session_cookie_flags(world, client, app):
+def test_session_cookie_flags(world, client):
     response = client.login(world.clin_a1.email)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    secure = create_app({**TEST_CONFIG, "DATABASE_URL": app.config["DATABASE_URL"],
-                         "SESSION_COOKIE_SECURE": True})
-    with secure.test_request_context():
-        assert secure.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_secure_cookies_setting_marks_the_real_sign_in_cookie(world, app, monkeypatch):
+    """SECURE_COOKIES=1 in the environment, as a deployment sets it: the cookie a sign-in over
+    HTTPS actually sets carries Secure, HttpOnly and SameSite, and it signs the browser in."""
+    monkeypatch.setenv("SECURE_COOKIES", "1")
+    secure = create_app({**TEST_CONFIG, "DATABASE_URL": app.config["DATABASE_URL"]})
+    http = secure.test_client()
+    https = {"base_url": "https://localhost", "headers": {"Referer": "https://localhost/login"}}
+    page = http.get("/login", **https)
+    form = pick_form(parse_forms(page.get_data(as_text=True)), "/login", "/login")
+    response = http.post("/login", data=form.values({"email": world.clin_a1.email,
+                                                     "password": PASSWORD}), **https)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    cookies = [c for c in response.headers.getlist("Set-Cookie")
+               if c.startswith("stepwise_session=")]
+    assert cookies, response.headers.getlist("Set-Cookie")
+    flags = {part.strip().split("=")[0].lower(): part.strip() for part in cookies[-1].split(";")[1:]}
+    assert "secure" in flags and "httponly" in flags
+    assert flags["samesite"].lower() == "samesite=lax"
+    assert http.get("/clients", **https).status_code == 200
 
 
 def test_error_pages_reveal_nothing(world, as_user, app, database_url):

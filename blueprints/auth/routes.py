@@ -1,25 +1,14 @@
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
-from blueprints.extensions import limiter
+from blueprints.auth.limits import sign_in_limits
 from blueprints.web import render, safe_next
 from core import accounts, audit, portal
 
 
-def _login_email_key():
-    return "login-account:" + accounts.normalize_email(request.form.get("email", ""))
-
-
-def _failed(response):
-    return response.status_code != 303
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_login_email_key, deduct_when=_failed)
+@sign_in_limits("login")
 def login():
     next_url = safe_next(request.values.get("next"), url_for("main.dashboard"))
     if current_user.is_authenticated and request.method == "GET":

@@ -3,12 +3,13 @@
 Step 1 shows what would be created and every error, storing nothing. Step 2 re-checks on the
 server exactly the sources it receives and stores them all in one transaction, or nothing.
 """
-import re
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.library import bp
+from blueprints.submit_once import submit_once
+from blueprints.inputs import arg_int, parse_ids
 from blueprints.web import render
 from core import library_io
 from core.access import get_template
@@ -56,20 +57,23 @@ def import_confirm():
         abort(400)
     files = list(zip(names, sources))
     try:
-        created = library_io.import_templates(current_user, files, visibility)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            created = library_io.import_templates(current_user, files, visibility)
+            flash(f"Imported {len(created)} template{'s' if len(created) != 1 else ''}.", "success")
+            return once.created(url_for("library.library_index", scope="mine", sort="newest"))
     except TemplateFormatError:
         report = library_io.check_files(files)
         return render("library/import_preview.html", status=422, report=report,
                       visibility=visibility, describe=library_io.describe, confirmed=True)
-    flash(f"Imported {len(created)} template{'s' if len(created) != 1 else ''}.", "success")
-    return redirect(url_for("library.library_index", scope="mine", sort="newest"), 303)
 
 
 @bp.get("/library/<int:template_id>/export")
 def template_export(template_id):
     """One template as its Markdown file (?version=N for an older version)."""
     template = get_template(current_user, template_id)
-    version = get_version(template, request.args.get("version", type=int))
+    version = get_version(template, arg_int("version", lo=1))
     library_io.record_export(current_user, f"version {version.number} as .md", template.id)
     name = library_io.filename_for(template)
     return Response(version.source, mimetype="text/markdown; charset=utf-8", headers={
@@ -79,7 +83,7 @@ def template_export(template_id):
 @bp.get("/library/export")
 def library_export():
     """The selected templates (?ids=1&ids=2) or, with ?all=1, the whole visible library, as .zip."""
-    ids = [int(i) for i in request.args.getlist("ids")[:1000] if re.fullmatch(r"[0-9]{1,12}", i)]
+    ids = parse_ids(request.args.getlist("ids"))
     if not ids and not request.args.get("all"):
         flash("Tick the templates to export first, or export the whole library.", "info")
         return redirect(url_for("library.library_index"), 303)

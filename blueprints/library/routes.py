@@ -8,6 +8,8 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.library import bp
+from blueprints.submit_once import submit_once
+from blueprints.inputs import arg_int, form_int, form_version
 from blueprints.web import render, wants_fragment
 from core import library
 from core.access import get_template
@@ -67,7 +69,7 @@ def library_index():
 @bp.get("/library/<int:template_id>")
 def template_detail(template_id):
     template = get_template(current_user, template_id)
-    page = template_page(current_user, template, request.args.get("version", type=int))
+    page = template_page(current_user, template, arg_int("version", lo=1))
     return render("library/template_detail.html", p=page, t=template,
                   visibilities=VISIBILITIES)
 
@@ -90,12 +92,15 @@ def template_new():
     if visibility not in VISIBILITIES:
         abort(400)
     try:
-        template = library.create_template(current_user, source, visibility)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            template = library.create_template(current_user, source, visibility)
+            flash(f"“{template.title}” was added to the library.", "success")
+            return once.created(url_for("library.template_detail", template_id=template.id))
     except TemplateFormatError as exc:
         return _editor(422, source=source, template=None, visibility=visibility,
                        errors=exc.errors)
-    flash(f"“{template.title}” was added to the library.", "success")
-    return redirect(url_for("library.template_detail", template_id=template.id), 303)
 
 
 @bp.route("/library/<int:template_id>/edit", methods=["GET", "POST"])
@@ -105,7 +110,7 @@ def template_edit(template_id):
         version = library.get_version(template)
         return _editor(source=version.source, template=template, based_on=version.number)
     source = request.form.get("source", "")
-    based_on = request.form.get("based_on", type=int) or 0
+    based_on = form_version("based_on") or 0
     try:
         version = library.save_version(current_user, template, source, based_on)
     except TemplateFormatError as exc:
@@ -139,10 +144,13 @@ def template_preview():
 @bp.post("/library/<int:template_id>/fork")
 def template_fork(template_id):
     template = get_template(current_user, template_id)
-    fork = library.fork_template(current_user, template, request.form.get("version", type=int))
-    flash(f"This is your own private copy of “{template.title}”. Edit it freely; "
-          "the original is unchanged.", "success")
-    return redirect(url_for("library.template_detail", template_id=fork.id), 303)
+    with submit_once() as once:
+        if once.replay:
+            return once.replay
+        fork = library.fork_template(current_user, template, form_int("version", lo=1))
+        flash(f"This is your own private copy of “{template.title}”. Edit it freely; "
+              "the original is unchanged.", "success")
+        return once.created(url_for("library.template_detail", template_id=fork.id))
 
 
 @bp.post("/library/<int:template_id>/visibility")
@@ -163,8 +171,8 @@ def template_visibility(template_id):
 def template_diff(template_id):
     """Any two versions of one template: ?a=N&b=M (default: the previous against the current)."""
     template = get_template(current_user, template_id)
-    new_number = request.args.get("b", type=int) or template.current_version
-    old_number = request.args.get("a", type=int) or max(new_number - 1, 1)
+    new_number = arg_int("b", lo=1) or template.current_version
+    old_number = arg_int("a", lo=1) or max(new_number - 1, 1)
     old = library.get_version(template, old_number)
     new = library.get_version(template, new_number)
     diff = diff_sources(old.source, new.source, f"version {old.number}", f"version {new.number}")

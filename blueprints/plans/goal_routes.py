@@ -4,17 +4,24 @@ The contract (STYLE.md): GET /goals/<id>/edit -> the form; POST /goals/<id> -> t
 with errors (422) or the form with both versions (409); GET /goals/<id> -> the card (Cancel).
 htmx requests get the fragment; plain requests get full pages and redirects.
 """
+import json
+
 from flask import redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.plans import bp
+from blueprints.inputs import form_version
 from blueprints.plans.routes import remember_undo
+from blueprints.submit_once import submit_once
 from blueprints.web import render
 from core import goals, plans
-from core.goals import ITEM_NAMES
+from core.goals import GOAL_FIELDS, ITEM_FIELDS, ITEM_NAMES
+from core.merge import EditConflict, base_from_form
 from core.measures import latest_scores, target_status
 
 KINDS = "any(objectives, interventions)"
+GOAL_NAMES = [name for name, _label in GOAL_FIELDS]
+ITEM_NAMES_OF = {kind: [name for name, _label in fields] for kind, fields in ITEM_FIELDS.items()}
 
 
 def _back_to_plan(plan_id, anchor=""):
@@ -28,10 +35,12 @@ def _card(goal, status=200):
                   plan=goal.plan, client=goal.plan.client, goal_progress=progress)
 
 
-def _goal_form(goal, status=200, form=None, errors=None, theirs=None, plan=None):
+def _goal_form(goal, status=200, form=None, errors=None, theirs=None, plan=None, **conflict):
+    """The goal's edit form; after a clash `conflict` holds mine, clashes (and base on 422)."""
     plan = plan or goal.plan
     return render("plans/goal_edit.html", "plans/_goal_form.html", status=status, goal=goal,
-                  plan=plan, client=plan.client, form=form, errors=errors or {}, theirs=theirs)
+                  plan=plan, client=plan.client, form=form, errors=errors or {}, theirs=theirs,
+                  **conflict)
 
 
 # --- goals ------------------------------------------------------------------------------------
@@ -52,13 +61,16 @@ def goal_edit(goal_id):
 @bp.post("/goals/<int:goal_id>")
 def goal_update(goal_id):
     goal = goals.get_goal(current_user, goal_id)
+    form = request.form
+    base = base_from_form(form, GOAL_NAMES)
     try:
-        goal = goals.update_goal(current_user, goal, request.form,
-                                 request.form.get("version", type=int) or 0)
+        goal = goals.update_goal(current_user, goal, form, form_version() or 0,
+                                 base)
     except plans.PlanError as exc:
-        return _goal_form(goal, 422, request.form, exc.errors)
-    except plans.Conflict as exc:
-        return _goal_form(goal, 409, request.form, theirs=exc.current)
+        return _goal_form(goal, 422, form, exc.errors, base=base)
+    except EditConflict as exc:
+        merged = plans.form_after_conflict(form, base, exc.current, GOAL_NAMES)
+        return _goal_form(goal, 409, merged, theirs=exc.current, mine=form, clashes=exc.fields)
     if not request.htmx:
         return _back_to_plan(goal.plan_id, f"#goal-{goal.id}")
     return _card(goal)
@@ -77,14 +89,19 @@ def goal_new(plan_id):
 def goal_create(plan_id):
     plan = plans.get_plan(current_user, plan_id)
     try:
-        goal = goals.add_goal(current_user, plan, request.form)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            goal = goals.add_goal(current_user, plan, request.form)
+            where = url_for("plans.plan_detail", plan_id=plan.id) + f"#goal-{goal.id}"
+            if not request.htmx:
+                return once.created(where)
+            goals.load_parts(goal)
+            return once.created(where, render("plans/goal_detail.html", "plans/_goal_added.html",
+                                              goal=goal, plan=plan, client=plan.client,
+                                              goal_progress={}))
     except plans.PlanError as exc:
         return _goal_form(None, 422, request.form, exc.errors, plan=plan)
-    if not request.htmx:
-        return _back_to_plan(plan.id, f"#goal-{goal.id}")
-    goals.load_parts(goal)
-    return render("plans/goal_detail.html", "plans/_goal_added.html", goal=goal, plan=plan,
-                  client=plan.client, goal_progress={})
 
 
 @bp.post("/goals/<int:goal_id>/status")
@@ -120,22 +137,27 @@ def goal_restore(goal_id):
 
 @bp.post("/goals/<int:goal_id>/move")
 def goal_move(goal_id):
+    """htmx gets 204 and an event naming the two goals that swapped; static/stepwise.js moves
+    the neighbour's node past the moved one, so nothing else on the page is redrawn (an open
+    edit form elsewhere keeps its typing) and focus stays on the pressed arrow."""
     goal = goals.get_goal(current_user, goal_id)
-    goals.move_goal(current_user, goal, "up" if request.form.get("direction") == "up" else "down")
+    direction = "up" if request.form.get("direction") == "up" else "down"
+    neighbour = goals.move_goal(current_user, goal, direction)
     if not request.htmx:
         return _back_to_plan(goal.plan_id, f"#goal-{goal.id}")
-    page = plans.load_plan_page(goal.plan)
-    return render("plans/plan_detail.html", "plans/_goal_list.html", page=page, plan=goal.plan,
-                  client=goal.plan.client, goal_progress=page.goal_progress)
+    event = {"goal": goal.id, "other": neighbour.id if neighbour else None,
+             "direction": direction}
+    return "", 204, {"HX-Trigger": json.dumps({"goal-moved": event})}
 
 
 # --- objectives and interventions -------------------------------------------------------------
 
-def _item(kind, item, status=200, editing=False, form=None, errors=None, theirs=None):
+def _item(kind, item, status=200, editing=False, form=None, errors=None, theirs=None,
+          **conflict):
     goal = item.goal
     return render("plans/item_edit.html", "plans/_item.html", status=status, kind=kind, item=item,
                   goal=goal, plan=goal.plan, client=goal.plan.client, editing=editing, form=form,
-                  errors=errors or {}, theirs=theirs)
+                  errors=errors or {}, theirs=theirs, **conflict)
 
 
 def _item_section(kind, goal, status=200, form=None, errors=None, adding=True):
@@ -162,13 +184,17 @@ def item_edit(kind, item_id):
 @bp.post(f"/<{KINDS}:kind>/<int:item_id>")
 def item_update(kind, item_id):
     item = goals.get_item(current_user, kind, item_id)
+    form, names = request.form, ITEM_NAMES_OF[kind]
+    base = base_from_form(form, names)
     try:
-        item = goals.update_item(current_user, kind, item, request.form,
-                                 request.form.get("version", type=int) or 0)
+        item = goals.update_item(current_user, kind, item, form,
+                                 form_version() or 0, base)
     except plans.PlanError as exc:
-        return _item(kind, item, 422, True, request.form, exc.errors)
-    except plans.Conflict as exc:
-        return _item(kind, item, 409, True, request.form, theirs=exc.current)
+        return _item(kind, item, 422, True, form, exc.errors, base=base)
+    except EditConflict as exc:
+        merged = plans.form_after_conflict(form, base, exc.current, names)
+        return _item(kind, item, 409, True, merged, theirs=exc.current, mine=form,
+                     clashes=exc.fields)
     if not request.htmx:
         return _back_to_plan(item.goal.plan_id, f"#goal-{item.goal_id}")
     return _item(kind, item)
@@ -183,12 +209,16 @@ def item_new(goal_id, kind):
 def item_create(goal_id, kind):
     goal = goals.get_goal(current_user, goal_id)
     try:
-        goals.add_item(current_user, goal, kind, request.form)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            goals.add_item(current_user, goal, kind, request.form)
+            where = url_for("plans.plan_detail", plan_id=goal.plan_id) + f"#goal-{goal.id}"
+            if not request.htmx:
+                return once.created(where)
+            return once.created(where, _item_section(kind, goal, adding=False))
     except plans.PlanError as exc:
         return _item_section(kind, goal, 422, request.form, exc.errors)
-    if not request.htmx:
-        return _back_to_plan(goal.plan_id, f"#goal-{goal.id}")
-    return _item_section(kind, goal, adding=False)
 
 
 @bp.post(f"/<{KINDS}:kind>/<int:item_id>/remove")

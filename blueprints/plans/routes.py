@@ -8,17 +8,24 @@ from markupsafe import Markup
 
 from blueprints.clients.routes import CLIENT_PAGE_SECTIONS
 from blueprints.plans import bp, page_cache
+from blueprints.submit_once import submit_once
+from blueprints.inputs import (InputError, arg_id, arg_text, form_id, form_int, form_version,
+                               parse_date, parse_int)
 from blueprints.web import render, wants_fragment
 from core import audit, plans
 from core.access import get_client, get_template
 from core.export import plan_markdown
-from core.goals import smart_check
+from core.goals import GOAL_FIELDS, ITEM_FIELDS, smart_check
+from core.merge import EditConflict, base_from_form
 from core.library import create_template
 from core.models import GOAL_STATUSES, OBJECTIVE_STATUSES, PLAN_STATUSES
 from core.template_format import TemplateFormatError
 
 TEMPLATE_CONTEXT = {"goal_statuses": GOAL_STATUSES, "plan_statuses": PLAN_STATUSES,
-                    "objective_statuses": OBJECTIVE_STATUSES, "smart_check": smart_check}
+                    "objective_statuses": OBJECTIVE_STATUSES, "smart_check": smart_check,
+                    "goal_fields": GOAL_FIELDS, "item_fields": ITEM_FIELDS,
+                    "plan_fields": plans.PLAN_FIELDS}
+PLAN_NAMES = [name for name, _label in plans.PLAN_FIELDS]
 
 
 @bp.app_context_processor
@@ -40,8 +47,8 @@ CLIENT_PAGE_SECTIONS.append(("plans/_client_plans.html", _client_plans_section))
 
 def _parse_date(value, default):
     try:
-        return dt.date.fromisoformat(value) if value else default
-    except ValueError:
+        return parse_date(value) or default
+    except InputError:
         return default
 
 
@@ -50,7 +57,7 @@ def _parse_date(value, default):
 @bp.get("/clients/<int:client_id>/plans/new")
 def plan_start(client_id):
     client = get_client(current_user, client_id)
-    template_id = request.args.get("template", type=int)
+    template_id = arg_id("template")
     if template_id:
         template = get_template(current_user, template_id)
         start = _parse_date(request.args.get("start_date"), dt.date.today())
@@ -59,7 +66,7 @@ def plan_start(client_id):
         form = request.args if "version" in request.args else None
         return render("plans/plan_preview.html", "plans/_preview_goals.html", client=client,
                       template=template, preview=preview, errors={}, form=form)
-    q = request.args.get("q", "")
+    q = arg_text("q")
     matches, others = plans.suggest_templates(current_user, client.presenting_problem, q)
     return render("plans/plan_start.html", "plans/_template_choices.html", client=client,
                   matches=matches, others=others, q=q)
@@ -70,28 +77,34 @@ def plan_create(client_id):
     client = get_client(current_user, client_id)
     form = request.form
     if form.get("blank"):
-        plan = plans.create_blank_plan(current_user, client, form.get("title", ""))
-        flash("Blank plan created. Add the first goal below.", "success")
-        return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
-    template = get_template(current_user, form.get("template", type=int) or 0)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            plan = plans.create_blank_plan(current_user, client, form.get("title", ""))
+            flash("Blank plan created. Add the first goal below.", "success")
+            return once.created(url_for("plans.plan_detail", plan_id=plan.id))
+    template = get_template(current_user, form_id("template") or 0)
     # The version the preview showed, even if the template was saved again meanwhile.
-    version = plans.current_version_of(template, form.get("version", type=int))
+    version = plans.current_version_of(template, form_int("version", lo=1))
     start = _parse_date(form.get("start_date"), None)
-    indexes = [int(i) for i in form.getlist("goals") if i.isdigit()]
-    baselines = {int(k.split("_", 1)[1]): v for k, v in form.items()
-                 if k.startswith("baseline_") and k.split("_", 1)[1].isdigit() and v.strip()}
+    indexes = [i for i in (parse_int(v, 0, 10_000) for v in form.getlist("goals")) if i is not None]
+    baselines = {parse_int(k[9:], 0, 10_000): v for k, v in form.items()
+                 if k.startswith("baseline_") and parse_int(k[9:], 0, 10_000) is not None
+                 and v.strip()}
     errors = {}
     if start is None:
         errors["start_date"] = "Choose a start date (YYYY-MM-DD)."
     else:
         try:
-            plan = plans.create_plan_from_template(current_user, client, version, indexes, start,
-                                                   baselines)
+            with submit_once() as once:
+                if once.replay:
+                    return once.replay
+                plan = plans.create_plan_from_template(current_user, client, version, indexes,
+                                                       start, baselines)
+                flash("The plan is active. Edit any goal in place.", "success")
+                return once.created(url_for("plans.plan_detail", plan_id=plan.id))
         except plans.PlanError as exc:
             errors = exc.errors
-        else:
-            flash("The plan is active. Edit any goal in place.", "success")
-            return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
     preview = plans.preview_plan(version, client, start or dt.date.today())
     return render("plans/plan_preview.html", status=422, client=client, template=template,
                   preview=preview, errors=errors, form=form)
@@ -135,13 +148,17 @@ def plan_edit(plan_id):
 @bp.post("/plans/<int:plan_id>")
 def plan_update(plan_id):
     plan = plans.get_plan(current_user, plan_id)
+    form = request.form
+    base = base_from_form(form, PLAN_NAMES)
     try:
-        plan = plans.update_plan(current_user, plan, request.form,
-                                 request.form.get("version", type=int) or 0)
+        plan = plans.update_plan(current_user, plan, form, form_version() or 0,
+                                 base)
     except plans.PlanError as exc:
-        return _plan_page(plan, status=422, editing=True, errors=exc.errors, form=request.form)
-    except plans.Conflict as exc:
-        return _plan_page(plan, status=409, editing=True, form=request.form, theirs=exc.current)
+        return _plan_page(plan, status=422, editing=True, errors=exc.errors, form=form, base=base)
+    except EditConflict as exc:
+        return _plan_page(plan, status=409, editing=True, mine=form, theirs=exc.current,
+                          clashes=exc.fields,
+                          form=plans.form_after_conflict(form, base, exc.current, PLAN_NAMES))
     if request.htmx:
         return _plan_page(plan)
     return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
@@ -191,7 +208,8 @@ def plan_print(plan_id):
 def plan_export(plan_id):
     plan = plans.get_plan(current_user, plan_id)
     page = plans.load_plan_page(plan)
-    audit.record("plan.export", current_user, target_type="plan", target_id=plan.id)
+    audit.record("plan.export", current_user, target_type="plan", target_id=plan.id,
+                 detail=f"client {plan.client_id}; format markdown")
     filename = f"plan-{plan.id}.md"
     return Response(plan_markdown(page, anonymise=False), mimetype="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -215,14 +233,17 @@ def plan_save_as_template(plan_id):
             errors["visibility"] = "Choose who can see it."
         else:
             try:
-                template = create_template(current_user, source, visibility,
-                                           filename="plan-template.md")
+                with submit_once() as once:
+                    if once.replay:
+                        return once.replay
+                    template = create_template(current_user, source, visibility,
+                                               filename="plan-template.md")
+                    audit.record("plan.save_as_template", current_user, target_type="plan",
+                                 target_id=plan.id, detail=f"template {template.id}")
+                    flash("Saved to the library as a new template.", "success")
+                    return once.created(url_for("library.template_detail",
+                                                template_id=template.id))
             except TemplateFormatError as exc:
                 errors["source"] = str(exc)
-            else:
-                audit.record("plan.save_as_template", current_user, target_type="plan",
-                             target_id=plan.id, detail=f"template {template.id}")
-                flash("Saved to the library as a new template.", "success")
-                return redirect(url_for("library.template_detail", template_id=template.id), 303)
     return render("plans/plan_save_template.html", status=422 if errors else 200, plan=plan,
                   client=plan.client, source=source, visibility=visibility, errors=errors)

@@ -5,11 +5,13 @@ Every portal endpoint is exempt from the clinician sign-in check (blueprints/web
 module does its own: a live PortalSession named by session["portal_sid"]."""
 from flask import current_app, flash, g, make_response, redirect, request, session, url_for
 
-from blueprints.extensions import limiter
+from blueprints import edit_forms
+from blueprints.auth.limits import sign_in_limits
 from blueprints.portal import bp
 from blueprints.web import render
 from core import accounts, audit, portal
-from core.homework import HomeworkError
+from core.homework import CLIENT_FIELDS, HomeworkError, HomeworkRemoved
+from core.merge import EditConflict
 
 OPEN_ENDPOINTS = {"portal.login", "portal.accept_invitation", "portal.logout"}
 GENERIC_FAILURE = "Wrong email or password."
@@ -18,7 +20,8 @@ GENERIC_FAILURE = "Wrong email or password."
 @bp.before_request
 def _require_portal_sign_in():
     g.portal_account = portal.load_account(session.get("portal_sid"),
-                                           current_app.config["SESSION_IDLE"])
+                                           current_app.config["SESSION_IDLE"],
+                                           current_app.config["SESSION_MAX"])
     if g.portal_account is None and request.endpoint not in OPEN_ENDPOINTS:
         session.pop("portal_sid", None)
         login = url_for("portal.login")
@@ -37,19 +40,8 @@ def _sign_in(account):
     session["portal_sid"] = portal.start_session(account)
 
 
-def _login_email_key():
-    return "portal-login-account:" + accounts.normalize_email(request.form.get("email", ""))
-
-
-def _failed(response):
-    return response.status_code != 303
-
-
 @bp.route("/portal/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_login_email_key, deduct_when=_failed)
+@sign_in_limits("portal-login")
 def login():
     if g.portal_account is not None and request.method == "GET":
         return redirect(url_for("portal.home"))
@@ -109,18 +101,44 @@ def home():
 @bp.post("/portal/homework/<int:homework_id>")
 def homework_answer(homework_id):
     account = g.portal_account
+    form = request.form
+    status, feedback = form.get("status", ""), form.get("feedback", "")
+    base = edit_forms.posted_base(form, CLIENT_FIELDS)
     try:
-        hw = portal.answer_homework(account, homework_id, request.form.get("status", ""),
-                                    request.form.get("feedback", ""))
+        hw = portal.answer_homework(account, homework_id, status, feedback,
+                                    edit_forms.posted_version(form), base)
     except portal.PortalNotFound:
         return render("portal/error.html", status=404)
+    except HomeworkRemoved:
+        # Said plainly, with what the client wrote, so nothing typed is lost.
+        hw = portal.own_homework(account, homework_id, removed_too=True)
+        return render("portal/home.html", "portal/_homework_removed.html", status=409,
+                      removed_hw=hw, feedback=feedback.strip(), client=account.client,
+                      **portal.portal_overview(account))
     except HomeworkError as exc:
         hw = portal.own_homework(account, homework_id)
-        return render("portal/home.html", "portal/_homework_card.html", status=422, hw=hw,
-                      error_for=hw.id, errors=exc.errors, feedback=request.form.get("feedback", ""),
-                      client=account.client, **portal.portal_overview(account))
+        state = edit_forms.invalid({"status": status, "feedback": feedback}, form, CLIENT_FIELDS)
+        return _card_again(account, hw, 422, state, errors=exc.errors)
+    except EditConflict as exc:
+        hw = portal.own_homework(account, homework_id)
+        mine = {"status": status, **({"feedback": feedback.strip()} if feedback.strip() else {})}
+        state = edit_forms.refused(mine, base, exc.values, exc.current.version, exc.fields)
+        plain = portal.PLAIN_HOMEWORK
+        for side in ("mine", "theirs"):
+            shown = dict(state["conflict"][side])
+            shown["status"] = plain.get(shown.get("status"), shown.get("status", ""))
+            state["conflict"][side] = shown
+        return _card_again(account, hw, 409, state)
     if request.htmx:
         return render("portal/home.html", "portal/_homework_card.html", hw=hw, saved_id=hw.id,
                       plain_homework=portal.PLAIN_HOMEWORK)
     flash("Thank you. Your clinician will see this before your next session.", "success")
     return redirect(url_for("portal.home") + f"#homework-{hw.id}", 303)
+
+
+def _card_again(account, hw, status, state, errors=None):
+    """The card (or the page, without JavaScript) with the client's note kept."""
+    return render("portal/home.html", "portal/_homework_card.html", status=status, hw=hw,
+                  error_for=hw.id, errors=errors or {}, state=state,
+                  feedback=state["data"].get("feedback") or "", client=account.client,
+                  **portal.portal_overview(account))

@@ -3,18 +3,25 @@ change it, remove it with undo."""
 from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
 
+from blueprints import edit_forms
 from blueprints.sessions import bp
+from blueprints.submit_once import submit_once
+from blueprints.inputs import arg_id
 from blueprints.web import render
 from core import audit, homework
 from core.access import get_client
+from core.merge import EditConflict
 from core.models import HOMEWORK_STATUSES
+
+LABELS = [("text", "Task"), ("due_date", "Due"), ("goal", "Goal"), ("objective", "Objective"),
+          ("status", "Status")]
 
 
 def _suggested_text(suggestions):
     """?text= or ?suggestion=<id> (one of this client's active goals' suggestions) prefill the task."""
     if request.args.get("text"):
         return request.args["text"][:homework.MAX_TEXT]
-    wanted = request.args.get("suggestion", type=int)
+    wanted = arg_id("suggestion")
     for rows in suggestions.values():
         for row in rows:
             if row.id == wanted:
@@ -42,20 +49,32 @@ def homework_create(client_id):
     client = get_client(current_user, client_id)
     data = request.form.to_dict()
     try:
-        homework.assign_homework(current_user, client, data)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            homework.assign_homework(current_user, client, data)
+            flash("Homework assigned. The client sees it in their portal.", "success")
+            return once.created(url_for("clients.client_detail", client_id=client.id) + "#homework")
     except homework.HomeworkError as exc:
         return _form(client, data, exc.errors, 422)
-    flash("Homework assigned. The client sees it in their portal.", "success")
-    return redirect(url_for("clients.client_detail", client_id=client.id) + "#homework", 303)
 
 
-def _detail(hw, data=None, errors=None, status=200):
+def _detail(hw, state=None, errors=None, status=200):
     goals, objectives, _suggestions = homework.plan_choices(hw.client_id)
-    data = data or {"text": hw.text, "due_date": hw.due_date.isoformat() if hw.due_date else "",
-                    "goal": hw.goal_id or "", "objective": hw.objective_id or "", "status": hw.status}
+    state = state or edit_forms.opened(homework.clinician_values(hw), hw.version)
+    if state["conflict"]:  # goals and objectives by their text, not their id
+        names = {"goal": {str(g.id): g.title for g in goals},
+                 "objective": {str(o.id): o.text for rows in objectives.values() for o in rows}}
+        for side in ("mine", "theirs"):
+            shown = dict(state["conflict"][side])
+            for key, titles in names.items():
+                value = shown.get(key)
+                shown[key] = titles.get(str(value), "" if value in (None, "") else "(removed)")
+            state["conflict"][side] = shown
     return render("sessions/homework_detail.html", status=status, hw=hw, client=hw.client,
-                  data=data, errors=errors or {}, goals=goals, objectives=objectives,
-                  statuses=HOMEWORK_STATUSES)
+                  errors=errors or {}, goals=goals, objectives=objectives,
+                  statuses=HOMEWORK_STATUSES, edited=homework.CLINICIAN_FIELDS, labels=LABELS,
+                  **state)
 
 
 @bp.get("/homework/<int:homework_id>")
@@ -70,11 +89,18 @@ def homework_detail(homework_id):
 @bp.post("/homework/<int:homework_id>")
 def homework_update(homework_id):
     hw = homework.get_homework(current_user, homework_id)
-    data = request.form.to_dict()
+    data = {k: request.form.get(k, "") for k in homework.CLINICIAN_FIELDS}
+    base = edit_forms.posted_base(request.form, homework.CLINICIAN_FIELDS)
     try:
-        homework.update_homework(current_user, hw, data)
+        homework.update_homework(current_user, hw, data, edit_forms.posted_version(request.form),
+                                 base)
     except homework.HomeworkError as exc:
-        return _detail(hw, data, exc.errors, 422)
+        state = edit_forms.invalid(data, request.form, homework.CLINICIAN_FIELDS)
+        return _detail(hw, state, exc.errors, 422)
+    except EditConflict as exc:
+        hw = homework.get_homework(current_user, homework_id)  # the client's answer, shown above
+        state = edit_forms.refused(data, base, exc.values, exc.current.version, exc.fields)
+        return _detail(hw, state, status=409)
     flash("Saved.", "success")
     return redirect(url_for("sessions.homework_detail", homework_id=hw.id), 303)
 

@@ -1,11 +1,12 @@
 """Scores and the progress page (charts and tables), custom measures, and the portal invitation."""
 import datetime as dt
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.sessions import bp
-from blueprints.web import render, safe_next
+from blueprints.submit_once import LINK_SHOWN_ONCE, submit_once
+from blueprints.web import render, require_admin, safe_next
 from core import audit, charts, measures, portal, progress
 from core.access import get_client
 
@@ -57,33 +58,37 @@ def score_create(client_id):
     client = get_client(current_user, client_id)
     form = request.form.to_dict()
     try:
-        score, met = measures.record_score(current_user, client, form)
+        with submit_once() as once:
+            if once.replay:
+                return once.replay
+            score, met = measures.record_score(current_user, client, form)
+            band = measures.band_label(score.instrument, score.score,
+                                       measures.instruments_for(client.practice_id))
+            message = f"{score.instrument} {score.score}{f' ({band})' if band else ''} recorded."
+            if met:
+                message += " Target met: " + "; ".join(g.title for g in met) + "."
+            flash(message, "success")
+            back = url_for("sessions.client_progress", client_id=client.id)
+            return once.created(safe_next(form.get("next"), back))
     except measures.ScoreError as exc:
         return _progress_page(client, 422, exc.errors, form)
-    band = measures.band_label(score.instrument, score.score,
-                               measures.instruments_for(client.practice_id))
-    message = f"{score.instrument} {score.score}{f' ({band})' if band else ''} recorded."
-    if met:
-        message += " Target met: " + "; ".join(g.title for g in met) + "."
-    flash(message, "success")
-    back = url_for("sessions.client_progress", client_id=client.id)
-    return redirect(safe_next(form.get("next"), back), 303)
 
 
 @bp.route("/admin/measures", methods=["GET", "POST"])
 def custom_measures():
-    if not current_user.is_admin:
-        abort(404)
+    require_admin()
     errors, form = {}, {}
     if request.method == "POST":
         form = request.form.to_dict()
         try:
-            row = measures.add_custom_measure(current_user, form)
+            with submit_once() as once:
+                if once.replay:
+                    return once.replay
+                row = measures.add_custom_measure(current_user, form)
+                flash(f"{row.name} ({row.min_score}-{row.max_score}) can now be scored.", "success")
+                return once.created(url_for("sessions.custom_measures"))
         except measures.ScoreError as exc:
             errors = exc.errors
-        else:
-            flash(f"{row.name} ({row.min_score}-{row.max_score}) can now be scored.", "success")
-            return redirect(url_for("sessions.custom_measures"), 303)
     return render("sessions/custom_measures.html", status=422 if errors else 200, errors=errors,
                   form=form, custom=list(measures.custom_measures(current_user.practice_id)),
                   standard=measures.INSTRUMENTS.values())
@@ -96,7 +101,12 @@ def portal_invite(client_id):
     client = get_client(current_user, client_id)
     error, link = None, None
     try:
-        token = portal.invite_client(current_user, client, request.form.get("email", ""))
+        with submit_once(LINK_SHOWN_ONCE) as once:
+            if once.replay:
+                return once.replay
+            token = portal.invite_client(current_user, client, request.form.get("email", ""))
+            # The link itself is never stored: a repeat is sent to the client's page instead.
+            once.created(url_for("clients.client_detail", client_id=client.id) + "#portal")
     except portal.PortalError as exc:
         error = str(exc)
     else:
