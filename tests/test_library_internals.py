@@ -7,71 +7,20 @@ drop it for the public API, and re-measure against the new version with bench.in
 """
 import sqlite3
 
-import flask
-import flask_limiter
 import peewee
 import pytest
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from core.db import db, insert_all, insert_each
 from core.models import AuditEvent, User, UserSession
 from tests.conftest import in_db
 
-MEASURED = {"peewee": "4.5.3", "Flask-Limiter": "4.1.1"}
+MEASURED = {"peewee": "4.5.3"}
 
 
 def changed(library: str, version: str, what: str) -> str:
     return (f"{library} {version} (the trick was measured with {MEASURED[library]}): {what}. "
             f"Adapt the trick or replace it with the public API, then re-measure with "
             f"`.venv/bin/python -m bench.internals` (see bench/RESULTS.md).")
-
-
-# --- Flask-Limiter: app.py _without_idle_limit_check --------------------------------------------
-
-def _limiter_changed(what):
-    return changed("Flask-Limiter", flask_limiter.__version__, what)
-
-
-def test_limiter_registers_its_check_as_a_before_request_hook():
-    """app.py removes exactly this hook; if it were renamed the removal would silently
-    remove nothing (or break), so its name and registration are checked on a fresh app."""
-    app = flask.Flask(__name__)
-    limiter = Limiter(get_remote_address, storage_uri="memory://")
-    assert callable(getattr(limiter, "_check_request_limit", None)), _limiter_changed(
-        "Limiter._check_request_limit is gone")
-    limiter.init_app(app)
-    assert limiter._check_request_limit in app.before_request_funcs.get(None, []), \
-        _limiter_changed("init_app no longer registers _check_request_limit as before_request")
-
-
-def test_decorated_limits_hold_without_the_hook():
-    """Stepwise's limits decorate views: they must be enforced by the decorator alone."""
-    app = flask.Flask(__name__)
-    limiter = Limiter(get_remote_address, storage_uri="memory://")
-    limiter.init_app(app)
-
-    @app.post("/sign-in")
-    @limiter.limit("2 per minute")
-    def sign_in():
-        return "ok"
-
-    app.before_request_funcs[None] = [h for h in app.before_request_funcs[None]
-                                      if h != limiter._check_request_limit]
-    client = app.test_client()
-    codes = [client.post("/sign-in").status_code for _ in range(3)]
-    assert codes == [200, 200, 429], _limiter_changed(
-        "a decorated limit is not enforced once the before_request hook is removed")
-
-
-def test_stepwise_app_runs_without_the_idle_hook_and_still_limits_sign_in(app, client):
-    """(The sign-in limits themselves are tested in test_auth.py and test_portal.py.)"""
-    from blueprints.extensions import limiter
-    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
-    app.config.update(LOGIN_LIMIT_PER_ADDRESS="2 per minute")
-    codes = [client.submit("/login", {"email": "nobody@example.org", "password": "x"}).status_code
-             for _ in range(3)]
-    assert codes[-1] == 429, _limiter_changed("the sign-in limit no longer holds")
 
 
 # --- peewee: core/prepared.py -------------------------------------------------------------------
