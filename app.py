@@ -81,7 +81,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
-    _without_idle_limit_check(app)
     login_manager.init_app(app)
     inputs.init_app(app)  # before the blueprints: their <int:...> rules use its converter
     web.init_app(app)
@@ -92,13 +91,3 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     return app
 
-
-def _without_idle_limit_check(app):
-    """Flask-Limiter checks every request in a before_request hook, for default and
-    application-wide limits. Stepwise sets neither: its limits decorate the sign-in views, which
-    check themselves when called. The idle hook cost ~0.1 ms on every request."""
-    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
-        return
-    hooks = app.before_request_funcs.get(None, [])
-    app.before_request_funcs[None] = [hook for hook in hooks
-                                      if hook != limiter._check_request_limit]

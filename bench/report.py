@@ -170,4 +170,11 @@ def write(folder, started, measured: dict, command: str, seconds, connections, t
              "app measured in the same run. The load generator runs on the same machine.", ""]
     for name, m in measured.items():
         lines += _section(name, m, doc["databases"][name])
-    (folder / "RESULTS.md").write_text("\n".join(lines))
+    (folder / "RESULTS.md").write_text("\n".join(lines) + _kept_sections(folder / "RESULTS.md"))
+
+
+def _kept_sections(path) -> str:
+    """Sections written by other benchmarks (bench/internals.py) outlive a `make bench` run."""
+    old = path.read_text() if path.exists() else ""
+    start = old.find("\n## Library internals")
+    return "\n\n" + old[start:].lstrip("\n") if start >= 0 else ""

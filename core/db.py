@@ -7,7 +7,7 @@ from contextlib import closing
 
 from urllib.parse import unquote, urlsplit
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+from peewee import DatabaseProxy, Model, SqliteDatabase, chunked
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 db = DatabaseProxy()
@@ -98,14 +98,17 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
 
 
-# --- inserts without peewee's per-call SQL building ---------------------------------------------
-# peewee builds an INSERT's SQL anew on every create() or insert_many(): half the cost of a
-# 1,000-file import, and a third of the audit event written on a cached plan page view.
+# --- single-row inserts without peewee's per-call SQL building ------------------------------------
+# peewee builds an INSERT's SQL anew on every create(). insert_each builds it once per model and
+# fields from the model's metadata (`_meta`) and marks the instance clean (`_dirty`): peewee
+# internals, kept because bench/internals.py measured it worth it (an audit event on a cached
+# plan view 12 % faster on SQLite, `flask library import` 14 % on PostgreSQL; bench/RESULTS.md).
+# tests/test_library_internals.py fails loudly if those internals change.
 
 _INSERTS: dict = {}
 
 
-def _insert_sql(model, names, returning=False) -> tuple[str, list]:
+def _insert_sql(model, names, returning) -> tuple[str, list]:
     """One INSERT text for rows with the fields `names` (defaults added), and its fields;
     built once per model, fields and dialect."""
     key = (model, tuple(names), returning, db.param)
@@ -154,17 +157,9 @@ def insert_each(model, rows: list[dict]) -> list:
 
 
 def insert_all(model, rows: list[dict]) -> None:
-    """Insert rows that all have the same fields, in one batch."""
-    if not rows:
-        return
-    sql, fields = _insert_sql(model, list(rows[0]))
-    values = []
-    for row in rows:
-        data = _full(model, fields, row)
-        values.append([f.db_value(data[f.name]) for f in fields])
-    if is_sqlite():
-        db.cursor().executemany(sql, values)
-    else:  # psycopg2's executemany is a round trip per row; execute_values sends pages of rows
-        from psycopg2.extras import execute_values
-        head = sql[:sql.index(" VALUES (")]
-        execute_values(db.cursor(), head + " VALUES %s", values, page_size=200)
+    """Insert rows that all have the same fields, in batches, with peewee's public insert_many.
+    (Built by hand like insert_each it measured no faster on a goal save or an import:
+    bench/internals.py, bench/RESULTS.md.) 100 rows a statement stays far below SQLite's
+    limit on bound parameters."""
+    for batch in chunked(rows, 100):
+        model.insert_many(batch).execute()

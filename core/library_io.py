@@ -287,12 +287,15 @@ class Diff:
 def diff_sources(old: str, new: str, old_label: str, new_label: str, context: int = 3) -> Diff:
     """A unified diff of two Markdown sources, line by line with its kind."""
     lines, added, removed = [], 0, 0
+    in_hunk = False
     for line in difflib.unified_diff(old.splitlines(), new.splitlines(), old_label, new_label,
                                      n=context, lineterm=""):
-        if line.startswith(("+++", "---")):
+        # The "---"/"+++" file header comes once, before the first hunk; inside a hunk the same
+        # text is a removed "--..." or added "++..." line (front matter's "---" among them).
+        if not in_hunk and line.startswith(("+++", "---")):
             kind = "meta"
         elif line.startswith("@@"):
-            kind = "hunk"
+            kind, in_hunk = "hunk", True
         elif line.startswith("+"):
             kind, added = "add", added + 1
         elif line.startswith("-"):

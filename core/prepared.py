@@ -7,6 +7,12 @@ and afterwards only executes the SQL and hydrates rows with peewee's own cursor 
 
 Only for equality parameters (ids, tokens): a stand-in must reach the SQL unchanged. On
 PostgreSQL, single-record lookups are also prepared on the server (see the end of this file).
+
+Hydrating rows uses peewee internals: a query's `_get_cursor_wrapper`, and the wrapper's column
+mapping kept between runs (`__dict__`, `initialized`, `_PER_RUN`). Both measured worth it
+(bench/internals.py, bench/RESULTS.md: the goal edit fragment takes half the time of peewee's
+public execution, the kept mapping saves 12 % more); tests/test_library_internals.py fails
+loudly when peewee changes them.
 """
 import hashlib
 import re
