@@ -12,7 +12,7 @@ from core.db import db, utcnow
 from core.inputs import InputError, parse_date
 from core.models import (GOAL_STATUSES, OBJECTIVE_STATUSES, Client, Goal, Intervention, Objective,
                          Plan)
-from core.merge import save_guarded
+from core.merge import EditConflict, save_guarded
 from core.plans import PlanError, attach_parts
 from core.revisions import record_changes, record_event
 
@@ -128,13 +128,22 @@ def add_goal(user, plan: Plan, data: dict) -> Goal:
     return get_goal(user, goal.id)
 
 
-def set_goal_status(user, goal: Goal, status: str) -> Goal:
+def set_goal_status(user, goal: Goal, status: str, base_status: str | None = None) -> Goal:
+    """One click on a status button. `base_status` is the status the card showed: when a
+    colleague set another one meanwhile, the click is refused (EditConflict) instead of
+    silently replacing a status the clinician never saw. None (an old page): no check."""
     if status not in GOAL_STATUSES:
         raise PlanError({"status": "Unknown status."})
+    if base_status is not None and goal.status not in (base_status, status):
+        audit.record("goal.conflict", user, target_type="goal", target_id=goal.id,
+                     detail="status")
+        raise EditConflict(goal, ["status"])
     if status != goal.status:
         with db.atomic():
-            Goal.update(status=status, version=Goal.version + 1, updated_at=utcnow()).where(
-                Goal.id == goal.id).execute()
+            updated = (Goal.update(status=status, version=Goal.version + 1, updated_at=utcnow())
+                       .where((Goal.id == goal.id) & (Goal.status == goal.status)).execute())
+            if not updated:  # a colleague's click landed between our read and our write
+                raise EditConflict(Goal.get_by_id(goal.id), ["status"])
             record_changes(user, goal.plan_id, "goal", goal, {"status": status})
             audit.record("goal.status", user, target_type="goal", target_id=goal.id)
     return get_goal(user, goal.id)

@@ -233,3 +233,33 @@ def test_plan_form_without_javascript_shows_the_conflict_on_the_full_page(shared
     assert two.http.post(url, data=again.values({})).status_code == 303
     with in_db():
         assert Plan.get_by_id(plan.id).title == "Autumn plan"
+
+
+def test_a_status_click_from_a_stale_card_never_replaces_a_status_not_seen(shared):
+    """Status buttons are one click: the card says which status it showed (base-status). A
+    colleague set another one meanwhile: the click is refused, the card shows the new status."""
+    _plan, goal, _objective, _intervention, a, b = shared
+    status_url = f"/goals/{goal.id}/status"
+    card_a = open_form(a, f"/goals/{goal.id}", status_url)
+    card_b = open_form(b, f"/goals/{goal.id}", status_url)
+    assert card_b.values({})["base-status"] == "not started"
+    assert save(a, card_a, {"status": "achieved"}).status_code == 200
+    refused = save(b, card_b, {"status": "discontinued"})
+    assert refused.status_code == 409
+    body = refused.get_data(as_text=True)
+    assert "set this goal to “achieved” meanwhile" in body and 'aria-pressed="true">achieved' in body
+    with in_db():
+        assert Goal.get_by_id(goal.id).status == "achieved"
+    # The refreshed card carries the status it now shows: choosing again goes through.
+    again = reopen(b, refused, status_url)
+    assert save(b, again, {"status": "discontinued"}).status_code == 200
+    with in_db():
+        assert Goal.get_by_id(goal.id).status == "discontinued"
+
+
+def test_a_status_click_agreeing_with_a_colleague_is_no_conflict(shared):
+    _plan, goal, _objective, _intervention, a, b = shared
+    status_url = f"/goals/{goal.id}/status"
+    card_a, card_b = (open_form(c, f"/goals/{goal.id}", status_url) for c in (a, b))
+    assert save(a, card_a, {"status": "achieved"}).status_code == 200
+    assert save(b, card_b, {"status": "achieved"}).status_code == 200

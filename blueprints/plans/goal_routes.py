@@ -6,7 +6,7 @@ htmx requests get the fragment; plain requests get full pages and redirects.
 """
 import json
 
-from flask import redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.plans import bp
@@ -28,11 +28,11 @@ def _back_to_plan(plan_id, anchor=""):
     return redirect(url_for("plans.plan_detail", plan_id=plan_id) + anchor, 303)
 
 
-def _card(goal, status=200):
+def _card(goal, status=200, notice=None):
     goals.load_parts(goal)
     progress = {goal.id: target_status(goal, latest_scores(goal.plan.client_id))}
     return render("plans/goal_detail.html", "plans/_goal_card.html", status=status, goal=goal,
-                  plan=goal.plan, client=goal.plan.client, goal_progress=progress)
+                  plan=goal.plan, client=goal.plan.client, goal_progress=progress, notice=notice)
 
 
 def _goal_form(goal, status=200, form=None, errors=None, theirs=None, plan=None, **conflict):
@@ -108,9 +108,17 @@ def goal_create(plan_id):
 def goal_status(goal_id):
     goal = goals.get_goal(current_user, goal_id)
     try:
-        goal = goals.set_goal_status(current_user, goal, request.form.get("status", ""))
+        goal = goals.set_goal_status(current_user, goal, request.form.get("status", ""),
+                                     request.form.get("base-status"))
     except plans.PlanError:
         return _card(goal, 422)
+    except EditConflict as exc:
+        notice = (f"Someone else set this goal to “{exc.current.status}” meanwhile; nothing was "
+                  "changed. Choose again if it should still change.")
+        if not request.htmx:
+            flash(notice, "error")
+            return _back_to_plan(goal.plan_id, f"#goal-{goal.id}")
+        return _card(goals.get_goal(current_user, goal_id), 409, notice)
     if not request.htmx:
         return _back_to_plan(goal.plan_id, f"#goal-{goal.id}")
     return _card(goal)
