@@ -17,7 +17,7 @@ from core.prepared import Prepared
 from core.models import (PLAN_STATUSES, Agreement, Client, Goal, HomeworkSuggestion,
                          Intervention, Objective, Plan, PlanCounter, Revision, Template,
                          TemplateVersion, User)
-from core.merge import as_text, save_guarded
+from core.merge import EditConflict, as_text, save_guarded
 from core.revisions import record_changes
 from core.measures import latest_scores, target_status
 from core.rendering import render_markdown
@@ -277,13 +277,20 @@ def update_plan(user, plan: Plan, data: dict, expected_version: int,
     return plans_query().where(Plan.id == plan.id).get()
 
 
-def set_plan_status(user, plan: Plan, status: str) -> Plan:
+def set_plan_status(user, plan: Plan, status: str, base_status: str | None = None) -> Plan:
+    """One click on a status button; `base_status` is the status the page showed (see
+    core.goals.set_goal_status): a status set meanwhile by a colleague is never replaced unseen."""
     if status not in PLAN_STATUSES:
         raise PlanError({"status": "Unknown status."})
+    if base_status is not None and plan.status not in (base_status, status):
+        audit.record("plan.conflict", user, target_type="plan", target_id=plan.id, detail="status")
+        raise EditConflict(plan, ["status"])
     if status != plan.status:
         with db.atomic():
-            Plan.update(status=status, version=Plan.version + 1, updated_at=utcnow()).where(
-                Plan.id == plan.id).execute()
+            updated = (Plan.update(status=status, version=Plan.version + 1, updated_at=utcnow())
+                       .where((Plan.id == plan.id) & (Plan.status == plan.status)).execute())
+            if not updated:
+                raise EditConflict(Plan.get_by_id(plan.id), ["status"])
             record_changes(user, plan.id, "plan", plan, {"status": status})
             audit.record("plan.status", user, target_type="plan", target_id=plan.id, detail=status)
         plan.status, plan.version = status, plan.version + 1

@@ -263,3 +263,16 @@ def test_a_status_click_agreeing_with_a_colleague_is_no_conflict(shared):
     card_a, card_b = (open_form(c, f"/goals/{goal.id}", status_url) for c in (a, b))
     assert save(a, card_a, {"status": "achieved"}).status_code == 200
     assert save(b, card_b, {"status": "achieved"}).status_code == 200
+
+
+def test_a_plan_status_click_from_a_stale_page_is_refused(shared):
+    plan, _goal, _objective, _intervention, a, b = shared
+    status_url = f"/plans/{plan.id}/status"
+    bar_a, bar_b = (pick_form(parse_forms(c.get(f"/plans/{plan.id}").get_data(as_text=True)),
+                              status_url, f"/plans/{plan.id}") for c in (a, b))
+    assert a.http.post(status_url, data=bar_a.values({"status": "completed"})).status_code == 303
+    refused = b.http.post(status_url, data=bar_b.values({"status": "archived"}))
+    assert refused.status_code == 409
+    assert "set this plan to “completed” meanwhile" in refused.get_data(as_text=True)
+    with in_db():
+        assert Plan.get_by_id(plan.id).status == "completed"

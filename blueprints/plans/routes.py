@@ -168,9 +168,15 @@ def plan_update(plan_id):
 def plan_status(plan_id):
     plan = plans.get_plan(current_user, plan_id)
     try:
-        plans.set_plan_status(current_user, plan, request.form.get("status", ""))
+        plans.set_plan_status(current_user, plan, request.form.get("status", ""),
+                              request.form.get("base-status"))
     except plans.PlanError as exc:
         return _plan_page(plan, status=422, errors=exc.errors)
+    except EditConflict as exc:
+        message = (f"Someone else set this plan to “{exc.current.status}” meanwhile; nothing was "
+                   "changed. Choose again if it should still change.")
+        return _plan_page(plans.get_plan(current_user, plan_id), status=409,
+                          errors={"status": message})
     if request.htmx:
         return _plan_page(plan)
     return redirect(url_for("plans.plan_detail", plan_id=plan.id), 303)
