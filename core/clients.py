@@ -3,7 +3,7 @@ import datetime as dt
 
 from core import audit
 from core.db import db, utcnow
-from core.merge import EditConflict, save_guarded
+from core.merge import changed_detail, conflicts_audited, save_guarded
 from core.inputs import InputError, parse_date, parse_id, parse_ids
 from core.models import CareTeamMember, Client, User
 
@@ -89,21 +89,15 @@ def update_client(user, client: Client, data: dict, expected_version: int, base:
     (core/merge.py); EditConflict (with `values`, the current fields) when we both changed
     the same field. The care team is guarded by the client's version too."""
     clean = clean_client_data(user, data)
-    try:
-        with db.atomic():
-            _before, write = save_guarded(Client, client.id, expected_version, clean, base,
-                                          also={"updated_at": utcnow()},
-                                          where=Client.practice == client.practice_id,
-                                          current_of=client_values)
-            if "care_team" in write:
-                _set_team(client, write["care_team"])
-            audit.record("client.update", user, target_type="client", target_id=client.id,
-                         detail="changed " + ", ".join(sorted(write)) if write else "no change")
-    except EditConflict as exc:
-        exc.values = client_values(exc.current)
-        audit.record("client.conflict", user, target_type="client", target_id=client.id,
-                     detail="both changed " + ", ".join(exc.fields))
-        raise
+    with conflicts_audited(user, "client", client.id, client_values), db.atomic():
+        _before, write = save_guarded(Client, client.id, expected_version, clean, base,
+                                      also={"updated_at": utcnow()},
+                                      where=Client.practice == client.practice_id,
+                                      current_of=client_values)
+        if "care_team" in write:
+            _set_team(client, write["care_team"])
+        audit.record("client.update", user, target_type="client", target_id=client.id,
+                     detail=changed_detail(write))
     return Client.get_by_id(client.id)
 
 

@@ -1,6 +1,5 @@
 """Goals and their objectives and interventions: validated edits with optimistic locking,
 soft removal with undo, ordering, one-click status, and the SMART check."""
-import datetime as dt
 import re
 from dataclasses import dataclass
 

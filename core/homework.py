@@ -7,7 +7,7 @@ from peewee import JOIN
 from core import audit
 from core.access import rows_in_scope, scoped
 from core.db import db, utcnow
-from core.merge import EditConflict, save_guarded
+from core.merge import changed_detail, conflicts_audited, save_guarded
 from core.inputs import InputError, parse_date, parse_id
 from core.prepared import Prepared
 from core.models import (HOMEWORK_STATUSES, Client, Goal, Homework, HomeworkSuggestion, Objective,
@@ -175,30 +175,24 @@ def update_homework(user, hw: Homework, data: dict, expected_version: int, base:
         raise HomeworkError({"status": "Choose a status from the list."})
     plan = clean.pop("plan")
     mine = {**clean, "status": status}
-    try:
-        with db.atomic():
-            before, write = save_guarded(Homework, hw.id, expected_version, mine, base,
-                                         where=Homework.deleted_at.is_null(),
-                                         current_of=clinician_values)
-            extra = {}
-            if "goal" in write:
-                extra["plan"] = plan
-            if "status" in write:
-                extra["completed_at"] = utcnow() if status != "assigned" else None
-            if extra:
-                Homework.update(**extra).where(Homework.id == hw.id).execute()
-            plan_id = before.plan_id or extra.get("plan")
-            if plan_id and write:  # the plan's history keeps the old task, date and status
-                old = clinician_values(before)
-                record_changes(user, plan_id, "homework",
-                               _Snapshot(hw.id, {k: old[k] for k in write}), write)
-            audit.record("homework.update", user, target_type="homework", target_id=hw.id,
-                         detail="changed " + ", ".join(sorted(write)) if write else "no change")
-    except EditConflict as exc:
-        exc.values = clinician_values(exc.current)
-        audit.record("homework.conflict", user, target_type="homework", target_id=hw.id,
-                     detail="both changed " + ", ".join(exc.fields))
-        raise
+    with conflicts_audited(user, "homework", hw.id, clinician_values), db.atomic():
+        before, write = save_guarded(Homework, hw.id, expected_version, mine, base,
+                                     where=Homework.deleted_at.is_null(),
+                                     current_of=clinician_values)
+        extra = {}
+        if "goal" in write:
+            extra["plan"] = plan
+        if "status" in write:
+            extra["completed_at"] = utcnow() if status != "assigned" else None
+        if extra:
+            Homework.update(**extra).where(Homework.id == hw.id).execute()
+        plan_id = before.plan_id or extra.get("plan")
+        if plan_id and write:  # the plan's history keeps the old task, date and status
+            old = clinician_values(before)
+            record_changes(user, plan_id, "homework",
+                           _Snapshot(hw.id, {k: old[k] for k in write}), write)
+        audit.record("homework.update", user, target_type="homework", target_id=hw.id,
+                     detail=changed_detail(write))
     return Homework.get_by_id(hw.id)
 
 

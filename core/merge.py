@@ -14,6 +14,7 @@ So two people editing different fields of one record both keep their work withou
 and nobody ever overwrites a text they have not seen.
 """
 import datetime as dt
+from contextlib import contextmanager
 
 BASE_PREFIX = "base-"
 
@@ -106,3 +107,22 @@ def save_guarded(model, record_id: int, expected_version: int, mine: dict, base:
         raise EditConflict(model.get_by_id(record_id), list(mine))
     return current, write
 
+
+
+def changed_detail(write: dict) -> str:
+    """An audit detail for a merged save: the field names written, never their text."""
+    return "changed " + ", ".join(sorted(write)) if write else "no change"
+
+
+@contextmanager
+def conflicts_audited(user, kind: str, record_id: int, values_of):
+    """Around a guarded save: a refused one is audited as `<kind>.conflict` (field names only),
+    and the exception gets `values` (values_of(current row)) for the conflict view."""
+    from core import audit
+    try:
+        yield
+    except EditConflict as exc:
+        exc.values = values_of(exc.current)
+        audit.record(f"{kind}.conflict", user, target_type=kind, target_id=record_id,
+                     detail="both changed " + ", ".join(exc.fields))
+        raise

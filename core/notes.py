@@ -8,7 +8,7 @@ from core import audit
 from core.access import scoped
 from core.access import NotFound
 from core.db import db, utcnow
-from core.merge import EditConflict, save_guarded
+from core.merge import EditConflict, changed_detail, conflicts_audited, save_guarded
 from core.inputs import InputError, parse_date, parse_int
 from core.prepared import Prepared
 from core.models import (GOAL_STATUSES, NOTE_FORMATS, Client, Goal, NoteAddendum, NoteTemplate,
@@ -240,32 +240,26 @@ def update_note(user, note: SessionNote, data: dict, expected_version: int, base
     clean, _entries = _validate(goals, data)
     shown = [k for k in progress_keys(g.id for g in goals) if k in base]
     mine = {**clean, **{k: (data.get(k) or "").strip() for k in shown}}
-    try:
-        with db.atomic():
-            try:
-                _before, write = save_guarded(
-                    SessionNote, note.id, expected_version, mine, base,
-                    also={"updated_at": utcnow()}, where=SessionNote.signed_at.is_null(),
-                    current_of=note_values)
-            except NotFound:  # signed meanwhile
-                raise NoteLocked(note.id) from None
-            if "body" in write:
-                SessionNote.update(body_html=render_markdown(write["body"])).where(
-                    SessionNote.id == note.id).execute()
-            if any(k.startswith("goal-") for k in write):
-                merged = {**note_values(SessionNote.get_by_id(note.id)), **write}
-                errors = {}
-                entries = _clean_progress(goals, merged, errors)
-                if errors:  # cannot happen: both sides were valid
-                    raise NoteError(errors)
-                _write_entries(user, note.id, entries)
-            audit.record("note.update", user, target_type="note", target_id=note.id,
-                         detail="changed " + ", ".join(sorted(write)) if write else "no change")
-    except EditConflict as exc:
-        exc.values = note_values(exc.current)
-        audit.record("note.conflict", user, target_type="note", target_id=note.id,
-                     detail="both changed " + ", ".join(exc.fields))
-        raise
+    with conflicts_audited(user, "note", note.id, note_values), db.atomic():
+        try:
+            _before, write = save_guarded(
+                SessionNote, note.id, expected_version, mine, base,
+                also={"updated_at": utcnow()}, where=SessionNote.signed_at.is_null(),
+                current_of=note_values)
+        except NotFound:  # signed meanwhile
+            raise NoteLocked(note.id) from None
+        if "body" in write:
+            SessionNote.update(body_html=render_markdown(write["body"])).where(
+                SessionNote.id == note.id).execute()
+        if any(k.startswith("goal-") for k in write):
+            merged = {**note_values(SessionNote.get_by_id(note.id)), **write}
+            errors = {}
+            entries = _clean_progress(goals, merged, errors)
+            if errors:  # cannot happen: both sides were valid
+                raise NoteError(errors)
+            _write_entries(user, note.id, entries)
+        audit.record("note.update", user, target_type="note", target_id=note.id,
+                     detail=changed_detail(write))
     return SessionNote.get_by_id(note.id)
 
 
