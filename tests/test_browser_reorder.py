@@ -3,6 +3,8 @@ nothing, so another goal's open edit form keeps its unsaved typing; focus stays 
 goal's arrows and the move is announced politely."""
 import datetime as dt
 
+from playwright.sync_api import expect
+
 from core.models import Goal, Plan
 from tests.conftest import browser_login, in_db, parse_forms, pick_form
 
@@ -44,7 +46,7 @@ def test_reorder_keeps_another_goals_open_form_and_focus(world, live_server, bro
     page.wait_for_selector(announced("Goal moved down"), state="attached")
     assert page.input_value(f"{card[two.id]} input[name=title]") == "Walk every day, typed not saved"
     assert page.input_value(f"{card[two.id]} textarea[name=description]") == "Half an hour after lunch"
-    assert page.evaluate(f"document.activeElement.matches('{card[one.id]} button.move-down')")
+    expect(page.locator(f"{card[one.id]} button.move-down")).to_be_focused()
     with in_db():
         assert [g.id for g in Goal.select().where(Goal.plan == plan.id)
                 .order_by(Goal.position)] == [two.id, one.id, three.id]
@@ -53,7 +55,7 @@ def test_reorder_keeps_another_goals_open_form_and_focus(world, live_server, bro
     page.click(f"{card[one.id]} button.move-up")
     page.wait_for_selector(in_order(one, two, three), state="attached")
     page.wait_for_selector(announced("Goal moved up"), state="attached")
-    assert page.evaluate(f"document.activeElement.matches('{card[one.id]} button.move-down')")
+    expect(page.locator(f"{card[one.id]} button.move-down")).to_be_focused()
     assert page.input_value(f"{card[two.id]} input[name=title]") == "Walk every day, typed not saved"
 
     # The open form still saves what was typed into it, and nothing reloaded the page.

@@ -1,6 +1,8 @@
 """A stale portal card in real Chromium: the client answers in two tabs; the second tab's card
 is swapped in place (409) with both notes side by side, the note kept and focused, and saving
 again from it keeps the second note."""
+from playwright.sync_api import expect
+
 from core.models import Homework
 from tests.conftest import in_db
 from tests.test_portal import PORTAL_PASSWORD, portal_user  # noqa: F401  (fixture)
@@ -28,7 +30,7 @@ def test_portal_card_in_two_tabs(live_server, browser_context, portal_user):  # 
     second.wait_for_selector(f"{card} .conflict-fields")
     assert second.locator(f"{card} tr.differs", has_text="Your note").is_visible()
     assert second.locator(f"{card} td", has_text="Written in the first tab").is_visible()
-    assert second.evaluate("document.activeElement.name") == "feedback"
+    expect(second.locator(f"{card} textarea[name=feedback]")).to_be_focused()  # at settle
     assert second.input_value(f"{card} textarea[name=feedback]") == "Written in the second tab"
     with in_db():
         assert Homework.get_by_id(hw_id).feedback == "Written in the first tab"

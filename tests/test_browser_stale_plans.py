@@ -3,6 +3,8 @@ same field shows the conflict view (every field), focused, and saving again keep
 colleague's work in the fields not touched."""
 import datetime as dt
 
+from playwright.sync_api import expect
+
 from core.models import CareTeamMember, Goal, Plan
 from tests.conftest import browser_login, in_db
 
@@ -51,7 +53,7 @@ def test_goal_merge_and_conflict_in_the_browser(world, live_server, browser_cont
                   "Target date"):
         assert label in view
     assert "On work nights and weekends" in view and "differs" in view
-    assert two.evaluate(f"document.activeElement.matches('{card} .conflict')")
+    expect(two.locator(f"{card} .conflict")).to_be_focused()  # at htmx's settle step
     assert two.input_value(f"{card} textarea[name=description]") == "Except Fridays"
     with in_db():
         assert Goal.get_by_id(goal.id).measure == ""      # nothing of the refused save written
