@@ -75,6 +75,21 @@ def _reset_pg(url):
     conn.close()
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test marked postgresql_only runs once per run, on PostgreSQL: its SQLite variant is not
+    collected at all (as a skip it would stand beside the passes as if it had been checked)."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("postgresql_only") and params.get("database_url") == "sqlite":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path, pg_url):
     if request.param == "sqlite":
