@@ -107,14 +107,20 @@ def update_goal(user, goal: Goal, data: dict, expected_version: int,
                 base: dict | None = None) -> Goal:
     """Save the edit form, merged with whatever a colleague saved since it was opened
     (core/merge.py); raises EditConflict when we both changed the same field."""
-    clean = clean_goal_data(data)
+    clean, now = clean_goal_data(data), utcnow()
     with db.atomic():
         before, written = save_guarded(Goal, goal.id, expected_version, clean, base or {},
-                                       also={"updated_at": utcnow()},
+                                       also={"updated_at": now}, known=goal,
                                        where=Goal.deleted_at.is_null())
         record_changes(user, goal.plan_id, "goal", before, written)
         audit.record("goal.update", user, target_type="goal", target_id=goal.id)
-    return get_goal(user, goal.id)
+    if before is not goal:  # read afresh inside the save: a colleague's fields are in it too
+        return get_goal(user, goal.id)
+    if written:  # the row we read, which the conditional UPDATE proved current, plus ours
+        for name, value in written.items():
+            setattr(goal, name, value)
+        goal.version, goal.updated_at = goal.version + 1, now
+    return goal
 
 
 def add_goal(user, plan: Plan, data: dict) -> Goal:
@@ -198,7 +204,7 @@ def update_item(user, kind: str, item, data: dict, expected_version: int,
     clean = clean_item_data(kind, data)
     with db.atomic():
         before, written = save_guarded(model, item.id, expected_version, clean, base or {},
-                                       where=model.deleted_at.is_null())
+                                       known=item, where=model.deleted_at.is_null())
         record_changes(user, item.goal.plan_id, ITEM_NAMES[kind], before, written)
         audit.record(ITEM_NAMES[kind] + ".update", user, target_type=ITEM_NAMES[kind],
                      target_id=item.id)

@@ -73,41 +73,43 @@ def three_way(base: dict, mine: dict, current: dict) -> tuple[dict, list[str]]:
 
 
 def save_guarded(model, record_id: int, expected_version: int, mine: dict, base: dict,
-                 *, also: dict | None = None, where=None, current_of=None):
+                 *, also: dict | None = None, where=None, current_of=None, known=None):
     """Write `mine` to the row unless it clashes with a change saved after `expected_version`.
 
     `also` is written with any change (updated_at and the like). `where` narrows the row
     (e.g. not deleted). `current_of(row)` gives the row's field values to compare (default:
-    the row's attributes named in `mine`). Returns (row before the write, fields written);
-    with nothing to write, nothing is written (not even `also`) and the version stays.
-    The UPDATE is conditional on the version read, so a save racing this one is caught too.
-    Must run inside db.atomic()."""
+    the row's attributes named in `mine`). `known`: the row as the caller just read it (a
+    scoped lookup), which saves reading it again; a save landing in between is caught by the
+    conditional UPDATE and the row then read afresh. Returns (row before the write, fields
+    written); with nothing to write, nothing is written (not even `also`) and the version
+    stays. The UPDATE is conditional on the version read, so a save racing this one is caught
+    too. Must run inside db.atomic()."""
     condition = model.id == record_id
     if where is not None:
         condition &= where
-    current = model.select().where(condition).first()
-    if current is None:
-        from core.access import NotFound
-        raise NotFound(f"{model.__name__} {record_id}")
-    values = current_of(current) if current_of else {k: getattr(current, k) for k in mine}
-    if current.version == expected_version:
-        write = {k: v for k, v in mine.items() if as_text(v) != as_text(values.get(k))}
-    else:
-        write, clashes = three_way(base, mine, values)
-        if clashes:
-            changed = [k for k in mine if as_text(mine[k]) != as_text(base.get(k, mine[k]))
-                       or as_text(values.get(k)) != as_text(base.get(k, values.get(k)))]
-            raise EditConflict(current, clashes, changed)
-    if not write:  # nothing to change: leave the version, so other open forms stay current
-        return current, write
-    columns = {k: v for k, v in write.items() if k in model._meta.fields}
-    updated = (model.update(version=model.version + 1, **columns, **(also or {}))
-               .where(condition & (model.version == current.version)).execute())
-    if not updated:  # someone saved between our read and our write
-        raise EditConflict(model.get_by_id(record_id), list(mine))
-    return current, write
-
-
+    for fresh in ((False, True) if known is not None else (True,)):
+        current = model.select().where(condition).first() if fresh else known
+        if current is None:
+            from core.access import NotFound
+            raise NotFound(f"{model.__name__} {record_id}")
+        values = current_of(current) if current_of else {k: getattr(current, k) for k in mine}
+        if current.version == expected_version:
+            write = {k: v for k, v in mine.items() if as_text(v) != as_text(values.get(k))}
+        else:
+            write, clashes = three_way(base, mine, values)
+            if clashes:
+                changed = [k for k in mine if as_text(mine[k]) != as_text(base.get(k, mine[k]))
+                           or as_text(values.get(k)) != as_text(base.get(k, values.get(k)))]
+                raise EditConflict(current, clashes, changed)
+        if not write:  # nothing to change: leave the version, so other open forms stay current
+            return current, write
+        columns = {k: v for k, v in write.items() if k in model._meta.fields}
+        updated = (model.update(version=model.version + 1, **columns, **(also or {}))
+                   .where(condition & (model.version == current.version)).execute())
+        if updated:
+            return current, write
+    # Saved between our read and our write, inside our own transaction: refuse, safe side.
+    raise EditConflict(model.get_by_id(record_id), list(mine))
 
 def changed_detail(write: dict) -> str:
     """An audit detail for a merged save: the field names written, never their text."""

@@ -270,7 +270,7 @@ def update_plan(user, plan: Plan, data: dict, expected_version: int,
     clean = clean_plan_data(data)
     with db.atomic():
         before, written = save_guarded(Plan, plan.id, expected_version, clean, base or {},
-                                       also={"updated_at": utcnow()},
+                                       also={"updated_at": utcnow()}, known=plan,
                                        where=Plan.deleted_at.is_null())
         record_changes(user, plan.id, "plan", before, written)
         audit.record("plan.update", user, target_type="plan", target_id=plan.id)
