@@ -108,10 +108,12 @@ def _problem_in(pairs):
 
 def refuse_control_characters():
     """Refuse the whole request when any text it carries could not be stored (see module doc)."""
-    problem = _problem_in((k, v) for k, v in (request.view_args or {}).items()
-                          if isinstance(v, str))
-    problem = problem or _problem_in(request.args.items(multi=True))
-    if not problem and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+    body = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    texts = [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
+    if not body and not texts and not request.query_string:
+        return None  # nothing to read: most page views and htmx fragments
+    problem = _problem_in(texts) or _problem_in(request.args.items(multi=True))
+    if not problem and body:
         problem = (_problem_in(request.form.items(multi=True))
                    or _problem_in((k, f.filename or "") for k, f in request.files.items(multi=True)))
     if problem:

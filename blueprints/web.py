@@ -7,7 +7,7 @@ from flask import (abort, current_app, g, jsonify, make_response, redirect, rend
                    request, session, url_for)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
@@ -259,6 +259,22 @@ def _csrf_field():
     return Markup('<input type="hidden" name="csrf_token" value="%s">') % generate_csrf()
 
 
+def base_fields(record, names) -> Markup:
+    """The hidden `base-<field>` inputs of an edit form: the values it showed when it was opened,
+    for the three-way merge of core/merge.py. `record` is a row or a dict. Python, not a Jinja
+    macro: every goal, objective and intervention editor renders it, and the macro took a fifth
+    of the goal editor's time."""
+    if record is None:
+        values = dict.fromkeys(names)
+    elif isinstance(record, dict):
+        values = {name: record.get(name) for name in names}
+    else:
+        values = {name: getattr(record, name, None) for name in names}
+    return Markup("".join(f'<input type="hidden" name="base-{escape(name)}" '
+                          f'value="{escape(merge.as_text(value))}">'
+                          for name, value in values.items()))
+
+
 def _template_helpers(app):
     # Fragments travel on every swap: keep template whitespace out of them.
     app.jinja_env.trim_blocks = True
@@ -271,6 +287,7 @@ def _template_helpers(app):
                 "has_endpoint": lambda name: name in app.view_functions}
 
     app.jinja_env.filters["as_text"] = merge.as_text
+    app.jinja_env.globals["base_fields"] = base_fields
     app.jinja_env.globals["submit_token_field"] = submit_token_field
 
     @app.template_filter("date")
