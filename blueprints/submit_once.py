@@ -1,8 +1,6 @@
 """One-time form tokens for the routes that create records (storage: core/submit_tokens.py).
 
     with submit_once() as once:
-        if once.replay:
-            return once.replay
         note = notes.create_note(...)
         return once.created(url_for("sessions.note_detail", note_id=note.id))
 
@@ -12,7 +10,7 @@ a token (a page rendered before this existed) is served as before.
 """
 from contextlib import contextmanager
 
-from flask import flash, make_response, redirect, request
+from flask import abort, flash, make_response, redirect, request
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -36,7 +34,6 @@ def submit_token_field() -> Markup:
 class Once:
     def __init__(self, token: str):
         self.token = token
-        self.replay = None
         self.url = None
 
     def created(self, url: str, response=None):
@@ -63,8 +60,10 @@ def _replay(taken, message):
 
 @contextmanager
 def submit_once(replay_message: str = ALREADY_SENT):
-    """Claim the form's token around a create; see the module docstring. `replay_message`: what
-    a repeat is told (an invitation link, shown once, cannot be shown again)."""
+    """Claim the form's token around a create; see the module docstring. A repeat never enters
+    the block: it is answered at once (abort) with the first result, or a 409 when the token is
+    another member's. `replay_message`: what a repeat is told (an invitation link, shown once,
+    cannot be shown again)."""
     token = request.form.get(FIELD, "")
     once = Once(token)
     if not token:
@@ -72,17 +71,13 @@ def submit_once(replay_message: str = ALREADY_SENT):
         return
     if not submit_tokens.well_formed(token):
         from blueprints.web import error_response
-        once.replay = error_response(400, DAMAGED)
-        yield once
-        return
+        abort(error_response(400, DAMAGED))
     try:
         with db.atomic():
             taken = submit_tokens.claim(token, current_user.id)
-            if taken is not None:
-                once.replay = _replay(taken, replay_message)
+            if taken is not None:  # sent before: the block never runs, the first result answers
+                abort(_replay(taken, replay_message))
             yield once
-            if taken is not None:
-                return
             if once.url is None:
                 raise _NothingCreated  # the block returned an error page: give the token back
             submit_tokens.record(token, once.url)

@@ -28,8 +28,6 @@ def members():
 def invite():
     try:
         with submit_once(LINK_SHOWN_ONCE) as once:
-            if once.replay:
-                return once.replay
             token = accounts.invite(current_user, request.form.get("email", ""),
                                     request.form.get("name", ""),
                                     request.form.get("role", "clinician"))

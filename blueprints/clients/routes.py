@@ -39,8 +39,6 @@ def client_new():
         data = _form_data()
         try:
             with submit_once() as once:
-                if once.replay:
-                    return once.replay
                 client = clients.create_client(current_user, data)
                 flash(f"{client.full_name} was added.", "success")
                 return once.created(url_for("clients.client_detail", client_id=client.id))

@@ -58,8 +58,6 @@ def import_confirm():
     files = list(zip(names, sources))
     try:
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             created = library_io.import_templates(current_user, files, visibility)
             flash(f"Imported {len(created)} template{'s' if len(created) != 1 else ''}.", "success")
             return once.created(url_for("library.library_index", scope="mine", sort="newest"))

@@ -93,8 +93,6 @@ def template_new():
         abort(400)
     try:
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             template = library.create_template(current_user, source, visibility)
             flash(f"“{template.title}” was added to the library.", "success")
             return once.created(url_for("library.template_detail", template_id=template.id))
@@ -145,8 +143,6 @@ def template_preview():
 def template_fork(template_id):
     template = get_template(current_user, template_id)
     with submit_once() as once:
-        if once.replay:
-            return once.replay
         fork = library.fork_template(current_user, template, form_int("version", lo=1))
         flash(f"This is your own private copy of “{template.title}”. Edit it freely; "
               "the original is unchanged.", "success")

@@ -90,8 +90,6 @@ def goal_create(plan_id):
     plan = plans.get_plan(current_user, plan_id)
     try:
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             goal = goals.add_goal(current_user, plan, request.form)
             where = url_for("plans.plan_detail", plan_id=plan.id) + f"#goal-{goal.id}"
             if not request.htmx:
@@ -218,8 +216,6 @@ def item_create(goal_id, kind):
     goal = goals.get_goal(current_user, goal_id)
     try:
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             goals.add_item(current_user, goal, kind, request.form)
             where = url_for("plans.plan_detail", plan_id=goal.plan_id) + f"#goal-{goal.id}"
             if not request.htmx:

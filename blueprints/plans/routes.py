@@ -78,8 +78,6 @@ def plan_create(client_id):
     form = request.form
     if form.get("blank"):
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             plan = plans.create_blank_plan(current_user, client, form.get("title", ""))
             flash("Blank plan created. Add the first goal below.", "success")
             return once.created(url_for("plans.plan_detail", plan_id=plan.id))
@@ -97,8 +95,6 @@ def plan_create(client_id):
     else:
         try:
             with submit_once() as once:
-                if once.replay:
-                    return once.replay
                 plan = plans.create_plan_from_template(current_user, client, version, indexes,
                                                        start, baselines)
                 flash("The plan is active. Edit any goal in place.", "success")
@@ -240,8 +236,6 @@ def plan_save_as_template(plan_id):
         else:
             try:
                 with submit_once() as once:
-                    if once.replay:
-                        return once.replay
                     template = create_template(current_user, source, visibility,
                                                filename="plan-template.md")
                     audit.record("plan.save_as_template", current_user, target_type="plan",

@@ -50,8 +50,6 @@ def homework_create(client_id):
     data = request.form.to_dict()
     try:
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             homework.assign_homework(current_user, client, data)
             flash("Homework assigned. The client sees it in their portal.", "success")
             return once.created(url_for("clients.client_detail", client_id=client.id) + "#homework")

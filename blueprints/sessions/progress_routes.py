@@ -59,8 +59,6 @@ def score_create(client_id):
     form = request.form.to_dict()
     try:
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             score, met = measures.record_score(current_user, client, form)
             band = measures.band_label(score.instrument, score.score,
                                        measures.instruments_for(client.practice_id))
@@ -82,8 +80,6 @@ def custom_measures():
         form = request.form.to_dict()
         try:
             with submit_once() as once:
-                if once.replay:
-                    return once.replay
                 row = measures.add_custom_measure(current_user, form)
                 flash(f"{row.name} ({row.min_score}-{row.max_score}) can now be scored.", "success")
                 return once.created(url_for("sessions.custom_measures"))
@@ -102,8 +98,6 @@ def portal_invite(client_id):
     error, link = None, None
     try:
         with submit_once(LINK_SHOWN_ONCE) as once:
-            if once.replay:
-                return once.replay
             token = portal.invite_client(current_user, client, request.form.get("email", ""))
             # The link itself is never stored: a repeat is sent to the client's page instead.
             once.created(url_for("clients.client_detail", client_id=client.id) + "#portal")

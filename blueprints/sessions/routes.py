@@ -67,8 +67,6 @@ def note_create(client_id):
     data = request.form.to_dict()
     try:
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             note = notes.create_note(current_user, client, data)
             flash("The session note is saved. Sign it when it is final.", "success")
             return once.created(url_for("sessions.note_detail", note_id=note.id))
@@ -159,8 +157,6 @@ def note_addendum(note_id):
     body = request.form.get("body", "")
     try:
         with submit_once() as once:
-            if once.replay:
-                return once.replay
             notes.add_addendum(current_user, note, body)
             flash("Addendum added.", "success")
             return once.created(url_for("sessions.note_detail", note_id=note.id) + "#addenda")
